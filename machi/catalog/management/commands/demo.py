@@ -1,0 +1,33 @@
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from machi.catalog import demo
+
+
+class Command(BaseCommand):
+    help = "Load the demo Bunkyo catalog (50+ datasets) into the database."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Do nothing when the catalog already has datasets.",
+        )
+
+    def handle(self, *args: Any, if_empty: bool, **options: Any) -> None:
+        if demo.is_loaded():
+            if if_empty:
+                self.stdout.write("The catalog already has datasets; demo not loaded.")
+                return
+            self.stderr.write("The catalog already has datasets. Use an empty database.")
+            raise SystemExit(1)
+        counts = demo.load_demo()
+        self.stdout.write(
+            self.style.SUCCESS(
+                "Demo loaded: {datasets} datasets, {departments} departments, {news} news, "
+                "{showcases} showcases. Staff sign-in: admin (see docs/configuration.md).".format(
+                    **counts
+                )
+            )
+        )

@@ -1,0 +1,125 @@
+"""Japanese search over the catalog: what gets indexed and how queries expand.
+
+Indexing and query parsing both use machi.lib.japanese; the engine-specific
+index and SQL live in machi.lib.search.
+"""
+
+from collections.abc import Sequence
+
+from django.db import connection
+
+from machi.catalog.models import Dataset, DatasetSearch, GlossaryEntry, SynonymSet
+from machi.lib import japanese
+from machi.lib.search import All, Any, Fields, Node, Token, backend_for, simplify
+
+FIELDS = Fields(
+    table="catalog_datasetsearch",
+    key="dataset_id",
+    columns=("title", "tags", "description", "resources"),
+    # title > tags > description > resources
+    weights=(10.0, 5.0, 2.0, 1.0),
+)
+
+
+def backend():  # type: ignore[no-untyped-def]
+    return backend_for(connection.vendor, FIELDS)
+
+
+def index_dataset(dataset: Dataset) -> None:
+    """Re-analyze a dataset; the engine index follows in the same transaction."""
+    resources = list(dataset.resources.select_related("current"))
+    DatasetSearch.objects.update_or_create(
+        dataset=dataset,
+        defaults={
+            "title": japanese.index_text([dataset.title, dataset.title_en]),
+            "tags": japanese.index_text(
+                [tag.name for tag in dataset.tags.all()]
+                + [c.name for c in dataset.categories.all()]
+                + [c.name_en for c in dataset.categories.all()]
+            ),
+            "description": japanese.index_text(
+                [
+                    dataset.description,
+                    dataset.description_en,
+                    dataset.department.name,
+                    dataset.department.name_en,
+                ]
+            ),
+            "resources": japanese.index_text(
+                [r.name for r in resources]
+                + [r.name_en for r in resources]
+                + [r.description for r in resources]
+                + [r.current.format for r in resources if r.current]
+            ),
+        },
+    )
+
+
+Phrase = tuple[str, ...]
+
+
+def _phrase(text: str) -> Phrase:
+    return tuple(japanese.query_words(text))
+
+
+def _expansions() -> dict[Phrase, set[Phrase]]:
+    """Every known phrase and the phrases that may stand for it."""
+    groups: list[list[Phrase]] = []
+    for synonym_set in SynonymSet.objects.all():
+        groups.append([_phrase(term) for term in synonym_set.term_list()])
+    for entry in GlossaryEntry.objects.all():
+        groups.append([_phrase(entry.english), _phrase(entry.japanese)])
+    expansions: dict[Phrase, set[Phrase]] = {}
+    for group in groups:
+        members = {phrase for phrase in group if phrase}
+        for phrase in members:
+            expansions.setdefault(phrase, set()).update(members)
+    # One more step, so "bicycle parking" -> 自転車駐車場 -> 駐輪場.
+    for members in expansions.values():
+        for member in list(members):
+            members.update(expansions.get(member, ()))
+    return expansions
+
+
+def _word_node(word: str) -> Node:
+    # The index holds the parts of compounds (machi.lib.japanese.index_tokens).
+    return All(tuple(Token(part) for part in japanese.word_parts(word)))
+
+
+def _phrase_node(phrase: Phrase) -> Node:
+    return All(tuple(_word_node(word) for word in phrase))
+
+
+def _chunk_node(chunk: str, expansions: dict[Phrase, set[Phrase]]) -> Node | None:
+    words = list(japanese.query_words(chunk))
+    longest = max((len(p) for p in expansions), default=0)
+    clauses: list[Node] = []
+    i = 0
+    while i < len(words):
+        for size in range(min(longest, len(words) - i), 0, -1):
+            phrase = tuple(words[i : i + size])
+            if phrase in expansions:
+                clauses.append(Any(tuple(_phrase_node(p) for p in sorted(expansions[phrase]))))
+                i += size
+                break
+        else:
+            clauses.append(_word_node(words[i]))
+            i += 1
+    node = simplify(All(tuple(clauses)))
+    normalized = japanese.normalize(chunk)
+    if japanese.is_kana(normalized):
+        # A word typed in kana alone may mean kanji we index by reading.
+        reading = Token(japanese.reading_token(normalized))
+        node = simplify(Any((node, reading))) if node else reading
+    return node
+
+
+def parse_query(q: str, expansions: dict[Phrase, set[Phrase]] | None = None) -> Node | None:
+    """A search box's text as a token tree: every chunk must match."""
+    if expansions is None:
+        expansions = _expansions()
+    # English phrases ("bicycle parking") span spaces; Japanese chunks do not.
+    text = japanese.normalize(q)
+    chunks: Sequence[str] = [text] if text.isascii() else text.split()
+    nodes = [node for chunk in chunks if (node := _chunk_node(chunk, expansions))]
+    return simplify(All(tuple(nodes))) if nodes else None

@@ -1,0 +1,30 @@
+from django.urls import path
+
+from machi.catalog import feeds, views
+
+app_name = "catalog"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("dataset/", views.search, name="search"),
+    path("dataset/<str:name>/", views.dataset_detail, name="dataset"),
+    path("dataset/<str:name>/resource/<uuid:uid>/", views.resource_detail, name="resource"),
+    path("dataset/<str:name>/resource/<uuid:uid>/download", views.download, name="download"),
+    path(
+        "dataset/<str:name>/resource/<uuid:uid>/v<int:number>/download",
+        views.download_version,
+        name="download_version",
+    ),
+    path("department/", views.department_list, name="departments"),
+    path("department/<str:slug>/", views.department_detail, name="department"),
+    path("category/", views.category_list, name="categories"),
+    path("category/<str:slug>/", views.category_detail, name="category"),
+    # Tags are free text and may contain "/" (防災/避難所).
+    path("tag/<path:name>/", views.tag_detail, name="tag"),
+    path("news/", views.news_list, name="news"),
+    path("news/<int:pk>/", views.news_detail, name="news_item"),
+    path("showcase/", views.showcase_list, name="showcases"),
+    path("showcase/<str:name>/", views.showcase_detail, name="showcase"),
+    path("feeds/datasets.atom", feeds.DatasetFeed(), name="feed_datasets"),
+    path("feeds/news.atom", feeds.NewsFeed(), name="feed_news"),
+]

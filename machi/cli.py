@@ -1,0 +1,51 @@
+"""The `machi` command: Django's management commands plus `serve`.
+
+machi serve      migrate, load the demo into an empty database, serve on HOST:PORT
+machi demo       load the demo catalog
+machi <command>  any other management command (migrate, reindex, createsuperuser ...)
+"""
+
+import os
+import sys
+
+
+def serve() -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("demo", if_empty=True)
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = os.environ.get("PORT", "8000")
+    print(f"machi is serving on http://{host}:{port}/", flush=True)
+    os.execvp(
+        sys.executable,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "machi.wsgi:application",
+            "--bind",
+            f"{host}:{port}",
+            "--workers",
+            os.environ.get("MACHI_WORKERS", "2"),
+            "--access-logfile",
+            "-",
+        ],
+    )
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "machi.settings")
+    import django
+
+    django.setup()
+    if sys.argv[1:2] == ["serve"]:
+        serve()
+        return
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["machi", *sys.argv[1:]])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,203 @@
+"""The one Japanese text analyzer machi uses for indexing and for queries.
+
+Built on SudachiPy with sudachidict_core. Every piece of text goes through
+`normalize` (NFKC, old kanji to new, lower case), then Sudachi. A field's
+index tokens are the normalized forms of split mode C (whole words) and of
+split mode A (their parts, so `保育` finds `保育園`), with katakana folded to
+hiragana, plus "reading tokens" that let a query typed in kana alone
+(`ひなんじょ`) meet the kanji it stands for.
+"""
+
+import threading
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from sudachipy import Dictionary, SplitMode
+
+# Parts of speech that carry no meaning for search.
+_SKIPPED_POS = {"助詞", "助動詞", "補助記号", "空白", "記号"}
+
+# Reading tokens start with a mark that no normalized word can contain, so a
+# reading never collides with a word of the same spelling.
+READING_MARK = "~"
+
+# Old (旧字体) and variant forms that NFKC leaves alone, mapped to the forms in
+# everyday use. Place names and facility names in ward data use these.
+_OLD_KANJI = str.maketrans(
+    {
+        "國": "国",
+        "區": "区",
+        "學": "学",
+        "會": "会",
+        "舊": "旧",
+        "體": "体",
+        "醫": "医",
+        "圖": "図",
+        "廣": "広",
+        "濱": "浜",
+        "澤": "沢",
+        "邊": "辺",
+        "邉": "辺",
+        "齋": "斎",
+        "齊": "斉",
+        "髙": "高",
+        "﨑": "崎",
+        "嵜": "崎",
+        "德": "徳",
+        "櫻": "桜",
+        "萬": "万",
+        "與": "与",
+        "驛": "駅",
+        "鐵": "鉄",
+        "號": "号",
+        "縣": "県",
+        "營": "営",
+        "禮": "礼",
+        "兒": "児",
+        "齒": "歯",
+        "發": "発",
+        "點": "点",
+        "對": "対",
+        "當": "当",
+        "聽": "聴",
+        "實": "実",
+        "寶": "宝",
+        "戰": "戦",
+        "藝": "芸",
+        "傳": "伝",
+        "條": "条",
+        "變": "変",
+        "廳": "庁",
+        "淺": "浅",
+        "壽": "寿",
+        "專": "専",
+        "勞": "労",
+        "燒": "焼",
+        "龍": "竜",
+        "籠": "篭",
+        "瀧": "滝",
+        "槇": "槙",
+        "檜": "桧",
+        "塚": "塚",
+        "增": "増",
+        "惠": "恵",
+    }
+)
+
+# Voiced kana to unvoiced, for reading tokens only: a compound's reading
+# often voices its second part (避難所 is ひなんじょ, but Sudachi reads 所 as しょ).
+_DEVOICE = str.maketrans(
+    "がぎぐげござじずぜぞだぢづでどばびぶべぼぱぴぷぺぽゔ",
+    "かきくけこさしすせそたちつてとはひふへほはひふへほう",
+)
+
+_local = threading.local()
+
+
+def _tokenizer():  # type: ignore[no-untyped-def]
+    # A Sudachi tokenizer is not safe to share between threads; one each.
+    tokenizer = getattr(_local, "tokenizer", None)
+    if tokenizer is None:
+        tokenizer = Dictionary(dict="core").tokenizer()
+        _local.tokenizer = tokenizer
+    return tokenizer
+
+
+def normalize(text: str) -> str:
+    """NFKC, old kanji to new forms, lower case."""
+    return unicodedata.normalize("NFKC", text).translate(_OLD_KANJI).lower()
+
+
+def to_hiragana(text: str) -> str:
+    return "".join(chr(ord(ch) - 0x60) if "ァ" <= ch <= "ヶ" else ch for ch in text)
+
+
+def is_kana(text: str) -> bool:
+    return bool(text) and all(
+        "ぁ" <= ch <= "ゖ" or "ァ" <= ch <= "ヺ" or ch in "ーゝゞヽヾ" for ch in text
+    )
+
+
+def reading_token(kana: str) -> str:
+    return READING_MARK + to_hiragana(kana).translate(_DEVOICE)
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """One content word of a text: its search form and its reading."""
+
+    form: str
+    reading: str
+    pos: str
+
+
+# Characters that would need escaping in an engine's query syntax carry no
+# meaning inside a word; dropping them keeps every token a plain string.
+_UNSAFE = str.maketrans("", "", "'\"\\ \t\n" + READING_MARK)
+
+
+def _form(surface: str, normalized: str) -> str:
+    # Sudachi turns Latin words into katakana (nursery -> ナーサリー); keep
+    # them as typed so English matches English.
+    form = surface if surface.isascii() else to_hiragana(normalize(normalized))
+    return form.translate(_UNSAFE)
+
+
+def words(text: str, mode: SplitMode = SplitMode.C) -> list[Word]:
+    """Content words of `text` (particles, punctuation and spaces dropped)."""
+    text = normalize(text)
+    if not text.strip():
+        return []
+    result = []
+    for morpheme in _tokenizer().tokenize(text, mode):
+        pos = morpheme.part_of_speech()[0]
+        if pos in _SKIPPED_POS:
+            continue
+        surface = morpheme.surface()
+        form = _form(surface, morpheme.normalized_form())
+        if not form.strip():
+            continue
+        # Latin words have no useful reading.
+        reading = "" if surface.isascii() else morpheme.reading_form()
+        result.append(Word(form=form, reading=reading, pos=pos))
+    return result
+
+
+def index_tokens(text: str) -> list[str]:
+    """Tokens to index for a field: the smallest words, and readings.
+
+    Words are indexed in split mode A (認可保育園 -> 認可/保育/園) and queries
+    are split the same way, so a compound and its parts meet on equal terms
+    whatever the split of the text around them. Readings come from whole
+    words (mode C), and from adjacent noun pairs for compounds Sudachi
+    splits (避難+所 -> ひなんしょ).
+    """
+    tokens = [part.form for part in words(text, SplitMode.A)]
+    whole = words(text, SplitMode.C)
+    tokens.extend(reading_token(word.reading) for word in whole if word.reading)
+    for previous, current in zip(whole, whole[1:], strict=False):
+        if (
+            previous.reading
+            and current.reading
+            and previous.pos == "名詞"
+            and current.pos in {"名詞", "接尾辞"}
+        ):
+            tokens.append(reading_token(previous.reading + current.reading))
+    return tokens
+
+
+def query_words(text: str) -> Iterator[str]:
+    """Search forms of the whole words in a query, in order."""
+    for word in words(text, SplitMode.C):
+        yield word.form
+
+
+def word_parts(word: str) -> list[str]:
+    """The mode-A parts of one word, as indexed (保育園 -> 保育, 園)."""
+    return [part.form for part in words(word, SplitMode.A)] or [word]
+
+
+def index_text(texts: Iterable[str]) -> str:
+    """Space-separated index tokens for several texts of one field."""
+    return " ".join(token for text in texts if text for token in index_tokens(text))

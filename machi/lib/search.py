@@ -1,0 +1,201 @@
+"""Full-text search in the main database, one small backend per engine.
+
+A query is a tree of tokens joined by AND and OR (built by the app that owns
+the documents); each backend renders it for its engine and runs it against
+an index kept by the database itself, so the index is updated in the same
+transaction as the rows it describes:
+
+- SQLite: an FTS5 table over the analyzed token columns (external content,
+  kept in step by triggers), ranked by bm25 with field weights.
+- PostgreSQL: a generated tsvector column built from the same tokens with a
+  weight per field (A..D), ranked by ts_rank.
+
+Tokens come pre-analyzed (machi.lib.japanese), so neither engine's own
+parser or dictionary touches Japanese text.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Union
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class All:
+    parts: tuple["Node", ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Any:
+    parts: tuple["Node", ...]
+
+
+Node = Union[Token, All, Any]  # noqa: UP007 (recursive alias)
+
+
+def simplify(node: Node) -> Node | None:
+    """Drop empty groups and unwrap groups of one."""
+    if isinstance(node, Token):
+        return node if node.text else None
+    parts = tuple(p for p in (simplify(part) for part in node.parts) if p is not None)
+    unique = tuple(dict.fromkeys(parts))
+    if not unique:
+        return None
+    if len(unique) == 1:
+        return unique[0]
+    return type(node)(unique)
+
+
+@dataclass(frozen=True)
+class Fields:
+    """Names and weights of the indexed text columns, best first."""
+
+    table: str  # the table holding the token columns
+    key: str  # its primary key column, the document id
+    columns: tuple[str, ...]
+    weights: tuple[float, ...]
+
+
+class SQLiteBackend:
+    def __init__(self, fields: Fields) -> None:
+        self.fields = fields
+        self.fts = f"{fields.table}_fts"
+
+    def setup_sql(self) -> list[str]:
+        f = self.fields
+        columns = ", ".join(f.columns)
+        new_values = ", ".join(f"new.{c}" for c in f.columns)
+        old_values = ", ".join(f"old.{c}" for c in f.columns)
+        # '~' marks reading tokens (machi.lib.japanese.READING_MARK) and must
+        # stay part of the token.
+        return [
+            f"CREATE VIRTUAL TABLE {self.fts} USING fts5({columns}, content='{f.table}', "
+            f"content_rowid='{f.key}', tokenize=\"unicode61 remove_diacritics 0 tokenchars '~'\")",
+            f"CREATE TRIGGER {self.fts}_ai AFTER INSERT ON {f.table} BEGIN "
+            f"INSERT INTO {self.fts}(rowid, {columns}) VALUES (new.{f.key}, {new_values}); END",
+            f"CREATE TRIGGER {self.fts}_ad AFTER DELETE ON {f.table} BEGIN "
+            f"INSERT INTO {self.fts}({self.fts}, rowid, {columns}) "
+            f"VALUES ('delete', old.{f.key}, {old_values}); END",
+            f"CREATE TRIGGER {self.fts}_au AFTER UPDATE ON {f.table} BEGIN "
+            f"INSERT INTO {self.fts}({self.fts}, rowid, {columns}) "
+            f"VALUES ('delete', old.{f.key}, {old_values}); "
+            f"INSERT INTO {self.fts}(rowid, {columns}) VALUES (new.{f.key}, {new_values}); END",
+        ]
+
+    def teardown_sql(self) -> list[str]:
+        return [f"DROP TABLE IF EXISTS {self.fts}"]
+
+    def render(self, node: Node) -> str:
+        if isinstance(node, Token):
+            return '"' + node.text.replace('"', '""') + '"'
+        joiner = " AND " if isinstance(node, All) else " OR "
+        return "(" + joiner.join(self.render(part) for part in node.parts) + ")"
+
+    def match_sql(self, node: Node) -> tuple[str, list[object]]:
+        """SQL selecting (id, score) of matching documents; higher score is better."""
+        weights = ", ".join(str(w) for w in self.fields.weights)
+        sql = (
+            f"SELECT rowid AS id, -bm25({self.fts}, {weights}) AS score "
+            f"FROM {self.fts} WHERE {self.fts} MATCH %s"
+        )
+        return sql, [self.render(node)]
+
+    def ids_sql(self, node: Node) -> tuple[str, list[object]]:
+        return f"SELECT rowid FROM {self.fts} WHERE {self.fts} MATCH %s", [self.render(node)]
+
+    def rebuild_sql(self) -> list[str]:
+        return [f"INSERT INTO {self.fts}({self.fts}) VALUES ('rebuild')"]
+
+
+class PostgreSQLBackend:
+    _LETTERS = "ABCD"
+
+    def __init__(self, fields: Fields) -> None:
+        if len(fields.columns) > 4:
+            raise ValueError("PostgreSQL has four weights (A-D): index at most four fields")
+        self.fields = fields
+        self.function = f"{fields.table}_document"
+
+    def setup_sql(self) -> list[str]:
+        f = self.fields
+        args = ", ".join(f"{c} text" for c in f.columns)
+        # Each field's tokens become 'token':position+weight entries, built as
+        # tsvector text so PostgreSQL's parser never splits Japanese.
+        selects = " UNION ALL ".join(
+            f"SELECT tok, least(n, 16383) AS n, '{self._LETTERS[i]}' AS w "
+            f"FROM unnest(string_to_array({c}, ' ')) WITH ORDINALITY AS t(tok, n)"
+            for i, c in enumerate(f.columns)
+        )
+        function = (
+            f"CREATE FUNCTION {self.function}({args}) RETURNS tsvector "
+            f"LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ "
+            f"SELECT coalesce(string_agg(format('''%s'':%s%s', replace(tok, '''', ''''''), n, w),"
+            f" ' '), '')::tsvector FROM ({selects}) AS tokens WHERE tok <> '' $$"
+        )
+        columns = ", ".join(f.columns)
+        return [
+            function,
+            f"ALTER TABLE {f.table} ADD COLUMN document tsvector "
+            f"GENERATED ALWAYS AS ({self.function}({columns})) STORED",
+            f"CREATE INDEX {f.table}_document_gin ON {f.table} USING gin (document)",
+        ]
+
+    def teardown_sql(self) -> list[str]:
+        return [
+            f"ALTER TABLE {self.fields.table} DROP COLUMN IF EXISTS document",
+            f"DROP FUNCTION IF EXISTS {self.function}",
+        ]
+
+    def render(self, node: Node) -> str:
+        if isinstance(node, Token):
+            return "'" + node.text.replace("'", "''") + "'"
+        joiner = " & " if isinstance(node, All) else " | "
+        return "(" + joiner.join(self.render(part) for part in node.parts) + ")"
+
+    def _weights(self) -> str:
+        # ts_rank takes weights in D, C, B, A order, each at most 1.
+        weights = list(self.fields.weights) + [0.0] * (4 - len(self.fields.weights))
+        top = max(weights)
+        return "{" + ",".join(str(w / top) for w in reversed(weights)) + "}"
+
+    def match_sql(self, node: Node) -> tuple[str, list[object]]:
+        f = self.fields
+        sql = (
+            f"SELECT {f.key} AS id, ts_rank('{self._weights()}'::float4[], document, q) AS score "
+            f"FROM {f.table}, CAST(%s AS tsquery) AS q WHERE document @@ q"
+        )
+        return sql, [self.render(node)]
+
+    def ids_sql(self, node: Node) -> tuple[str, list[object]]:
+        f = self.fields
+        return (
+            f"SELECT {f.key} FROM {f.table} WHERE document @@ CAST(%s AS tsquery)",
+            [self.render(node)],
+        )
+
+    def rebuild_sql(self) -> list[str]:
+        return []  # a generated column is always current
+
+
+Backend = SQLiteBackend | PostgreSQLBackend
+
+
+def backend_for(vendor: str, fields: Fields) -> Backend:
+    if vendor == "sqlite":
+        return SQLiteBackend(fields)
+    if vendor == "postgresql":
+        return PostgreSQLBackend(fields)
+    raise NotImplementedError(f"full-text search is not implemented for {vendor}")
+
+
+def tokens_of(node: Node | None) -> Sequence[str]:
+    """Every token in a query tree, for highlighting and debugging."""
+    if node is None:
+        return []
+    if isinstance(node, Token):
+        return [node.text]
+    return [text for part in node.parts for text in tokens_of(part)]
