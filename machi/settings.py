@@ -137,6 +137,8 @@ STORAGES = {
 }
 # Outside production the app serves static files straight from the source tree.
 WHITENOISE_USE_FINDERS = not PRODUCTION
+if not PRODUCTION:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 LOGIN_URL = "admin:login"
 

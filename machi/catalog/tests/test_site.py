@@ -1,0 +1,166 @@
+"""The public site as residents see it."""
+
+import hashlib
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+
+from machi.accounts.models import Department
+from machi.catalog import services
+from machi.catalog.models import Dataset, News, Showcase
+
+pytestmark = pytest.mark.django_db
+
+CSV = "名称,所在地,緯度,経度\n本郷保育園,文京区本郷一丁目,35.7079,139.7590\n春日保育園,文京区春日一丁目,35.7090,139.7530\n"
+
+
+@pytest.fixture
+def hoikuen(kikaku: Department, make_dataset: Callable[..., Dataset]) -> Dataset:
+    return make_dataset(
+        kikaku,
+        "hoikuen",
+        "認可保育園一覧",
+        title_en="Licensed nursery schools",
+        description="区内の認可保育園です。",
+        tags=["子育て・教育", "防災/避難所"],
+        categories=["kosodate"],
+        csv=CSV,
+    )
+
+
+def test_home_shows_search_categories_and_latest_updates(
+    resident: Client, hoikuen: Dataset
+) -> None:
+    page = resident.get("/").content.decode()
+    assert 'role="search"' in page
+    assert "子育て・教育" in page
+    assert "認可保育園一覧" in page
+    assert "「認可保育園一覧」を更新しました" in page  # automatic news entry
+
+
+def test_search_page_lists_results_and_facets(resident: Client, hoikuen: Dataset) -> None:
+    page = resident.get("/dataset/", {"q": "保育"}).content.decode()
+    assert "1 件のデータセット" in page or "1 dataset found" in page
+    assert 'href="/dataset/hoikuen/"' in page
+    assert (
+        "tag=%E5%AD%90%E8%82%B2%E3%81%A6%E3%83%BB%E6%95%99%E8%82%B2" in page
+    )  # 子育て・教育 facet
+
+
+def test_dataset_page_shows_metadata_resources_and_citation(
+    resident: Client, hoikuen: Dataset
+) -> None:
+    page = resident.get("/dataset/hoikuen/").content.decode()
+    for expected in [
+        "認可保育園一覧",
+        "CSV",
+        "ダウンロード",
+        "企画政策部情報政策課",
+        "クリエイティブ・コモンズ 表示 4.0 国際",
+        "出典",
+    ]:
+        assert expected in page, expected
+
+
+def test_english_switch_shows_english_titles(resident: Client, hoikuen: Dataset) -> None:
+    response = resident.post("/i18n/setlang/", {"language": "en", "next": "/dataset/hoikuen/"})
+    assert response.status_code == 302
+    page = resident.get("/dataset/hoikuen/").content.decode()
+    assert '<html lang="en">' in page
+    assert "Licensed nursery schools" in page
+    assert "Download" in page
+
+
+def test_download_gives_the_exact_file_and_a_preview(resident: Client, hoikuen: Dataset) -> None:
+    resource = hoikuen.resources.get()
+    response = resident.get(resource.download_url())
+    body = b"".join(response.streaming_content)
+    assert body == CSV.encode()
+    assert response["ETag"] == f'"{hashlib.sha256(CSV.encode()).hexdigest()}"'
+    assert "attachment" in response["Content-Disposition"]
+    page = resident.get(resource.get_absolute_url()).content.decode()
+    assert '<th scope="col">名称</th>' in page and "春日保育園" in page
+
+
+def test_replacing_a_file_keeps_the_earlier_version_downloadable(
+    resident: Client, hoikuen: Dataset, site_admin
+) -> None:  # type: ignore[no-untyped-def]
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    resource = hoikuen.resources.get()
+    new = CSV + "白山保育園,文京区白山一丁目,35.7200,139.7500\n"
+    services.replace_resource(
+        actor=site_admin,
+        resource=resource,
+        upload=SimpleUploadedFile("hoikuen.csv", new.encode()),
+    )
+    resource.refresh_from_db()
+    assert resource.current.number == 2
+    current = b"".join(resident.get(resource.download_url()).streaming_content)
+    first = b"".join(resident.get(resource.versions.get(number=1).download_url()).streaming_content)
+    assert current == new.encode() and first == CSV.encode()
+
+
+def test_tag_with_slash_and_brackets_has_a_page(resident: Client, hoikuen: Dataset) -> None:
+    response = resident.get("/tag/防災/避難所/")
+    assert response.status_code == 200
+    assert "認可保育園一覧" in response.content.decode()
+
+
+def test_department_category_news_and_showcase_pages(
+    resident: Client, hoikuen: Dataset, site_admin
+) -> None:  # type: ignore[no-untyped-def]
+    showcase = services.save_showcase(
+        actor=site_admin,
+        showcase=Showcase(name="hoiku-map", title="保育園マップ", author="文京ハッカソン"),
+        datasets=[hoikuen],
+    )
+    news = News.objects.get(dataset=hoikuen)
+    for url in [
+        "/department/",
+        "/department/kikaku/",
+        "/category/",
+        "/category/kosodate/",
+        "/news/",
+        f"/news/{news.pk}/",
+        "/showcase/",
+        showcase.get_absolute_url(),
+    ]:
+        response = resident.get(url)
+        assert response.status_code == 200, url
+    assert "認可保育園一覧" in resident.get("/showcase/hoiku-map/").content.decode()
+    assert "認可保育園一覧" in resident.get("/department/kikaku/").content.decode()
+
+
+def test_private_dataset_is_hidden_from_residents(
+    resident: Client, kikaku: Department, make_dataset: Callable[..., Dataset], client_for, editor
+) -> None:  # type: ignore[no-untyped-def]
+    make_dataset(kikaku, "draft", "準備中のデータ", is_public=False)
+    assert resident.get("/dataset/draft/").status_code == 404
+    assert "準備中のデータ" not in resident.get("/").content.decode()
+    assert client_for(editor).get("/dataset/draft/").status_code == 200
+
+
+def test_atom_feeds_list_datasets_and_news(resident: Client, hoikuen: Dataset) -> None:
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    datasets = ET.fromstring(resident.get("/feeds/datasets.atom").content)
+    assert [e.findtext("a:title", namespaces=ns) for e in datasets.findall("a:entry", ns)] == [
+        "認可保育園一覧"
+    ]
+    news = ET.fromstring(resident.get("/feeds/news.atom").content)
+    assert news.find("a:entry/a:title", ns).text == "「認可保育園一覧」を更新しました"
+
+
+def test_healthz_reports_the_database(resident: Client) -> None:
+    response = resident.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
+def test_pages_send_security_headers(resident: Client) -> None:
+    response = resident.get("/")
+    assert "default-src 'self'" in response["Content-Security-Policy"]
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
