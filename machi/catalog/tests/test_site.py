@@ -13,7 +13,11 @@ from machi.catalog.models import Dataset, News, Showcase
 
 pytestmark = pytest.mark.django_db
 
-CSV = "名称,所在地,緯度,経度\n本郷保育園,文京区本郷一丁目,35.7079,139.7590\n春日保育園,文京区春日一丁目,35.7090,139.7530\n"
+CSV = (
+    "名称,所在地,緯度,経度\n"
+    "本郷保育園,文京区本郷一丁目,35.7079,139.7590\n"
+    "春日保育園,文京区春日一丁目,35.7090,139.7530\n"
+)
 
 
 @pytest.fixture
