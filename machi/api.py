@@ -2,7 +2,9 @@
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
+from ninja.errors import ValidationError as RequestValidationError
 
 from machi.catalog.api import router as catalog_router
 
@@ -12,6 +14,39 @@ api = NinjaAPI(
     description="Open data catalog of the ward: datasets, resources and search.",
     urls_namespace="api",
 )
+
+
+def _request_error_message(error: dict[str, object]) -> str:
+    """Pydantic's error types in the reader's language (Japanese first)."""
+    kind = str(error.get("type", ""))
+    if kind == "missing":
+        return _("This field is required.")
+    if kind.startswith("int"):
+        return _("Enter a whole number.")
+    if kind.startswith(("float", "decimal")):
+        return _("Enter a number.")
+    if kind.startswith("bool"):
+        return _("Enter true or false.")
+    if kind.startswith(("date", "datetime", "time")):
+        return _("Enter a date as YYYY-MM-DD.")
+    if kind.startswith(("string_too_long", "too_long")):
+        return _("This value is too long.")
+    return _("This value is not valid.")
+
+
+@api.exception_handler(RequestValidationError)
+def request_error(request: HttpRequest, error: RequestValidationError) -> HttpResponse:
+    """Bad parameters: 422 with one message per field, naming where it was."""
+    details = [
+        {
+            "loc": list(item.get("loc", [])),
+            "field": ".".join(str(part) for part in item.get("loc", [])[1:]),
+            "msg": _request_error_message(item),
+            "type": item.get("type", ""),
+        }
+        for item in error.errors
+    ]
+    return api.create_response(request, {"detail": details}, status=422)
 
 
 @api.exception_handler(ValidationError)

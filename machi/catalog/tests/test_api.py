@@ -70,7 +70,16 @@ def test_private_datasets_only_for_their_department(
 def test_bad_parameters_get_a_clear_error(resident: Client, catalog: None) -> None:
     response = resident.get("/api/v1/datasets", {"page": "two"})
     assert response.status_code == 422
-    assert "page" in response.content.decode()
+    assert response.json()["detail"] == [
+        {
+            "loc": ["query", "page"],
+            "field": "page",
+            "msg": "整数で指定してください。",
+            "type": "int_parsing",
+        }
+    ]
+    english = resident.get("/api/v1/datasets", {"page": "two"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert english.json()["detail"][0]["msg"] == "Enter a whole number."
 
 
 def test_openapi_documents_both_routes(resident: Client) -> None:
@@ -78,3 +87,9 @@ def test_openapi_documents_both_routes(resident: Client) -> None:
     assert "/api/v1/datasets" in paths and "/api/v1/datasets/{name}" in paths
     params = {p["name"] for p in paths["/api/v1/datasets"]["get"]["parameters"]}
     assert {"q", "category", "tag", "department", "format", "license", "sort", "page"} <= params
+
+
+def test_api_docs_load_nothing_from_the_internet(resident: Client) -> None:
+    page = resident.get("/api/v1/docs").content.decode()
+    assert "swagger-ui-bundle.js" in page
+    assert "https://" not in page and "http://" not in page

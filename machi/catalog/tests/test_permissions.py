@@ -216,3 +216,19 @@ def test_oversized_upload_is_refused_before_it_is_stored(
     assert "new.csv" in str(error.value)
     assert dataset.resources.count() == 1
     assert not list((settings.MEDIA_ROOT / "resources").rglob("new*.csv"))
+
+
+def test_oversized_request_is_refused_before_reading_the_body(
+    settings,
+    client_for: Callable[[User], Client],
+    editor: User,
+    dataset: Dataset,  # type: ignore[no-untyped-def]
+) -> None:
+    settings.MACHI_MAX_UPLOAD_BYTES = 1024
+    body = b"x" * (3 * 1024 * 1024)
+    response = client_for(editor).generic(
+        "POST", "/admin/catalog/resource/add/", body, content_type="multipart/form-data; boundary=x"
+    )
+    assert response.status_code == 413
+    assert "MB" in response.content.decode()
+    assert dataset.resources.count() == 1

@@ -1,0 +1,74 @@
+"""The demo catalog that `make run` loads."""
+
+import csv
+import io
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from machi.accounts.models import Department
+from machi.catalog.models import Dataset, News, ResourceVersion, Showcase
+from machi.catalog.queries import search_datasets
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo() -> None:
+    call_command("demo")
+
+
+def test_demo_is_a_realistic_bunkyo_catalog(demo: None) -> None:
+    assert Dataset.objects.count() >= 50
+    assert Department.objects.filter(datasets__isnull=False).distinct().count() >= 10
+    assert News.objects.filter(kind="notice").exists()
+    assert Showcase.objects.filter(datasets__isnull=False).exists()
+    titles = " ".join(Dataset.objects.values_list("title", flat=True))
+    for word in [
+        "集会施設",
+        "公衆無線LAN",
+        "AED",
+        "避難",
+        "保育園",
+        "公衆トイレ",
+        "自転車駐車場",
+        "コミュニティバス",
+        "ごみ",
+        "人口",
+    ]:
+        assert word in titles, word
+
+
+def test_every_demo_csv_is_a_well_formed_table(demo: None) -> None:
+    versions = ResourceVersion.objects.exclude(file="")
+    assert versions.count() >= 50
+    for version in versions:
+        with version.file.open("rb") as handle:
+            rows = list(csv.reader(io.TextIOWrapper(handle, encoding="utf-8-sig")))
+        assert len(rows) >= 2, version.filename
+        assert {len(row) for row in rows} == {len(rows[0])}, version.filename
+        assert version.sha256 and version.size and version.encoding.startswith("UTF-8")
+
+
+def test_demo_answers_the_issue_searches(demo: None) -> None:
+    def titles(q: str) -> list[str]:
+        return [d.title for d in search_datasets(q=q).datasets]
+
+    assert any("保育園" in t for t in titles("保育")[:3])
+    assert titles("ひなんじょ")[:3] and set(titles("ひなんじょ")) >= set(titles("避難所")[:1])
+    assert "AED" in titles("ＡＥＤ")[0]
+    assert any("公衆無線LAN" in t for t in titles("Wi-Fi")[:3])
+    assert any("自転車駐車場" in t for t in titles("駐輪場")[:3])
+    assert any("保育園" in t for t in titles("nursery")[:3])
+
+
+def test_demo_is_loaded_once(demo: None) -> None:
+    count = Dataset.objects.count()
+    call_command("demo", if_empty=True)
+    assert Dataset.objects.count() == count
+
+
+def test_demo_pages_render(demo: None, resident: Client) -> None:
+    for dataset in Dataset.objects.all()[:60]:
+        assert resident.get(dataset.get_absolute_url()).status_code == 200, dataset.name
