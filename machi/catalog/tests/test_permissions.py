@@ -198,7 +198,7 @@ def test_form_errors_are_per_field_in_japanese(
     )
     page = response.content.decode()
     assert response.status_code == 200
-    assert "このフィールドは必須です。" in page
+    assert "この項目は必須です。" in page
     assert "小文字" in page  # the name rule, explained
     assert Dataset.objects.count() == 1
 
