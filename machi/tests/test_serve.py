@@ -1,0 +1,55 @@
+"""`machi serve` (what `make run` runs) on an empty data directory."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_serve_migrates_loads_the_demo_and_answers(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "MACHI_ENV"}}
+    env.update(MACHI_DATA_DIR=str(tmp_path), PORT=str(port), HOST="127.0.0.1", MACHI_WORKERS="1")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "machi.cli", "serve"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    assert r.status == 200
+                    break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(server.stdout.read() if server.stdout else "") from None
+                time.sleep(0.5)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
+            home = response.read().decode()
+        assert "文京区オープンデータ" in home
+        assert "新着・更新情報" in home
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/datasets", timeout=10) as r:
+            assert json.load(r)["count"] >= 50  # the demo
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/static/machi/site.css") as r:
+            assert r.status == 200
+        assert (tmp_path / "machi.sqlite3").exists()
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
