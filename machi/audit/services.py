@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import models
+from django.db.models.fields.files import FieldFile
 
 from machi.audit.models import AuditEvent
 
@@ -22,7 +23,7 @@ def _plain(value: Any) -> Any:
         return str(value)
     if isinstance(value, list | tuple | set):
         return [_plain(item) for item in value]
-    if hasattr(value, "name") and hasattr(value, "url"):  # FieldFile
+    if isinstance(value, FieldFile):
         return value.name or ""
     return value
 

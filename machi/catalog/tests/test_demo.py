@@ -2,10 +2,13 @@
 
 import csv
 import io
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.test import Client
+from django.db import transaction
+from django.test import Client, override_settings
 
 from machi.accounts.models import Department
 from machi.catalog.models import Dataset, News, ResourceVersion, Showcase
@@ -14,9 +17,24 @@ from machi.catalog.queries import search_datasets
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(scope="module")
+def demo_files(
+    django_db_setup: None,
+    django_db_blocker,
+    tmp_path_factory,  # type: ignore[no-untyped-def]
+) -> Iterator[Path]:
+    """Load the demo once for this module (it takes seconds), then roll it back."""
+    files = tmp_path_factory.mktemp("demo-files")
+    with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=files):
+        with transaction.atomic():
+            call_command("demo")
+            yield files
+            transaction.set_rollback(True)
+
+
 @pytest.fixture
-def demo() -> None:
-    call_command("demo")
+def demo(demo_files: Path, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.MEDIA_ROOT = demo_files
 
 
 def test_demo_is_a_realistic_bunkyo_catalog(demo: None) -> None:
