@@ -3,13 +3,15 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from machi.lib.i18n import Bilingual
+
 slug_validator = RegexValidator(
     r"^[a-z0-9][a-z0-9_-]{1,99}$",
     _("Use 2 to 100 lower-case letters, digits, - or _ (for example: kikaku-seisaku)."),
 )
 
 
-class Department(models.Model):
+class Department(Bilingual, models.Model):
     """A ward department (部署) that owns datasets and employs staff."""
 
     slug = models.CharField(_("ID"), max_length=100, unique=True, validators=[slug_validator])
@@ -28,6 +30,10 @@ class Department(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def display_name(self) -> str:
+        return self.localized("name")
 
 
 class Role(models.TextChoices):

@@ -33,7 +33,7 @@ class DatasetFeed(Feed):
         return item.created
 
     def item_author_name(self, item: Dataset) -> str:
-        return item.department.name
+        return item.department.display_name
 
     def item_categories(self, item: Dataset) -> list[str]:
         return [tag.name for tag in item.tags.all()]

@@ -3,21 +3,10 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from machi.accounts.models import Department, slug_validator
-
-
-class Bilingual:
-    """Picks the English text on English pages when there is one."""
-
-    def localized(self, field: str) -> str:
-        if (get_language() or "ja").startswith("en"):
-            english = getattr(self, f"{field}_en", "")
-            if english:
-                return english
-        return getattr(self, field)
+from machi.lib.i18n import Bilingual
 
 
 class Category(Bilingual, models.Model):

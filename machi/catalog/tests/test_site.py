@@ -168,3 +168,12 @@ def test_pages_send_security_headers(resident: Client) -> None:
     assert "default-src 'self'" in response["Content-Security-Policy"]
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_english_pages_use_english_names_where_staff_gave_them(
+    resident: Client, hoikuen: Dataset
+) -> None:
+    page = resident.get("/dataset/hoikuen/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Information Policy Division" in page
+    assert "Bunkyo City Open Data" in page
+    assert "区内の認可保育園です。" in page  # no English description: the Japanese one stays
