@@ -27,7 +27,7 @@ class Category(Bilingual, models.Model):
         return self.name
 
     @property
-    def title(self) -> str:
+    def display_name(self) -> str:
         return self.localized("name")
 
 
@@ -384,6 +384,10 @@ class DatasetSearch(models.Model):
     tags = models.TextField(blank=True)
     description = models.TextField(blank=True)
     resources = models.TextField(blank=True)
+    # The dataset's facet values, one "field<TAB>value" per line, so a search
+    # reads its hits' facets from the same rows it ranks (catalog.queries).
+    facets = models.TextField(blank=True)
+    updated = models.DateTimeField(auto_now=True, db_index=True)
 
     def __str__(self) -> str:
         return f"search tokens of dataset {self.dataset_id}"

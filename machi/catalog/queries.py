@@ -1,20 +1,31 @@
-"""Reads of the catalog worth naming: the search shared by the site, the API and CKAN."""
+"""Reads of the catalog worth naming: the search shared by the site, the API and CKAN.
 
+A search reads its hits once: the full-text match joined to each hit's stored
+facet values (DatasetSearch.facets) and the few dataset columns it sorts and
+filters on. Visibility, facet filters, counts and sorting then happen on those
+rows in Python, so a query costs one index lookup however many facets it shows.
+Browsing the whole public catalog (no query, no filter) is answered from SQL
+with facet counts cached per catalog version.
+"""
+
+import datetime
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Prefetch, Q, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models import Count, Max, Prefetch, Q, QuerySet
 
+from machi.accounts.models import Department
 from machi.accounts.permissions import User, department_ids, is_site_admin
-from machi.catalog.models import Dataset, Resource
-from machi.catalog.search import backend, parse_query
+from machi.catalog.models import Category, Dataset, DatasetSearch, License, Resource
+from machi.catalog.search import FACET_FIELDS, backend, parse_facets, parse_query
 from machi.lib.search import Node
 
 PAGE_SIZE = 20
 FACET_LIMIT = 30
 SORTS = {"relevance", "modified", "title"}
-FACET_FIELDS = ("category", "tag", "department", "format", "license")
 
 
 @dataclass
@@ -27,6 +38,9 @@ class Filters:
 
     def items(self) -> list[tuple[str, str]]:
         return [(name, value) for name in FACET_FIELDS for value in getattr(self, name)]
+
+    def active(self) -> dict[str, set[str]]:
+        return {name: set(values) for name in FACET_FIELDS if (values := getattr(self, name))}
 
 
 @dataclass
@@ -50,6 +64,17 @@ class SearchResult:
         return max(1, -(-self.count // self.page_size))
 
 
+@dataclass(slots=True)
+class _Hit:
+    id: int
+    score: float
+    facets: list[tuple[str, str]]
+    public: bool
+    department_id: int
+    modified: datetime.datetime
+    title: str
+
+
 def visible_datasets(user: User | None) -> QuerySet[Dataset]:
     """Public datasets, plus private ones of the user's departments."""
     datasets = Dataset.objects.all()
@@ -60,68 +85,148 @@ def visible_datasets(user: User | None) -> QuerySet[Dataset]:
     return datasets.filter(Q(is_public=True) | Q(department_id__in=department_ids(user)))
 
 
-def _filtered(datasets: QuerySet[Dataset], filters: Filters) -> QuerySet[Dataset]:
-    # Values of one field are alternatives; different fields narrow the result.
-    lookups = {
-        "category": "categories__slug",
-        "tag": "tags__name",
-        "department": "department__slug",
-        "format": "resources__current__format",
-        "license": "license__slug",
-    }
-    for name, lookup in lookups.items():
-        values = getattr(filters, name)
-        if values:
-            datasets = datasets.filter(
-                id__in=Dataset.objects.filter(**{f"{lookup}__in": values}).values("id")
-            )
-    return datasets
-
-
-def _facets(datasets: QuerySet[Dataset]) -> dict[str, list[FacetValue]]:
-    ids = datasets.values("id")
-    specs = {
-        "category": ("categories__slug", "categories__name"),
-        "tag": ("tags__name", "tags__name"),
-        "department": ("department__slug", "department__name"),
-        "format": ("resources__current__format", "resources__current__format"),
-        "license": ("license__slug", "license__title"),
-    }
-    facets: dict[str, list[FacetValue]] = {}
-    for name, (value_field, label_field) in specs.items():
-        rows = (
-            Dataset.objects.filter(id__in=ids)
-            .exclude(**{f"{value_field}__isnull": True})
-            .exclude(**{value_field: ""})
-            .values(value_field, label_field)
-            .annotate(n=Count("id", distinct=True))
-            .order_by("-n", value_field)[:FACET_LIMIT]
-        )
-        facets[name] = [
-            FacetValue(value=row[value_field], label=row[label_field], count=row["n"])
-            for row in rows
-        ]
-    return facets
-
-
-def _ranked_ids(datasets: QuerySet[Dataset], query: Node, offset: int, limit: int) -> list[int]:
-    match_sql, match_params = backend().match_sql(query)
-    candidates_sql, candidate_params = datasets.values("id").query.sql_with_params()
-    sql = (
-        f"SELECT m.id FROM ({match_sql}) m WHERE m.id IN ({candidates_sql}) "
-        f"ORDER BY m.score DESC, m.id DESC LIMIT %s OFFSET %s"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*match_params, *candidate_params, limit, offset])
-        return [row[0] for row in cursor.fetchall()]
-
-
 def with_resources(datasets: QuerySet[Dataset]) -> QuerySet[Dataset]:
     return datasets.select_related("department", "license").prefetch_related(
         "tags",
         "categories",
         Prefetch("resources", queryset=Resource.objects.select_related("current")),
     )
+
+
+def _modified(value: object) -> datetime.datetime:
+    # Raw SQL on SQLite returns text; the ORM and PostgreSQL return datetimes.
+    if isinstance(value, str):
+        return datetime.datetime.fromisoformat(value)
+    return value  # type: ignore[return-value]
+
+
+def _matching(query: Node) -> list[_Hit]:
+    match_sql, params = backend().match_sql(query)
+    sql = (
+        "SELECT m.id, m.score, s.facets, d.is_public, d.department_id, d.modified, d.title "
+        f"FROM ({match_sql}) m "
+        "JOIN catalog_datasetsearch s ON s.dataset_id = m.id "
+        "JOIN catalog_dataset d ON d.id = m.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [
+            _Hit(
+                row[0],
+                row[1],
+                parse_facets(row[2]),
+                bool(row[3]),
+                row[4],
+                _modified(row[5]),
+                row[6],
+            )
+            for row in cursor.fetchall()
+        ]
+
+
+def _candidates(datasets: QuerySet[Dataset], filters: dict[str, set[str]]) -> list[_Hit]:
+    """Hits without a text query: the datasets that pass the first filter, or all."""
+    rows = DatasetSearch.objects.filter(dataset__in=_narrowed(datasets, filters).values("id"))
+    return [
+        _Hit(row[0], 0.0, parse_facets(row[1]), row[2], row[3], row[4], row[5])
+        for row in rows.values_list(
+            "dataset_id",
+            "facets",
+            "dataset__is_public",
+            "dataset__department_id",
+            "dataset__modified",
+            "dataset__title",
+        )
+    ]
+
+
+_LOOKUPS = {
+    "category": "categories__slug",
+    "tag": "tags__name",
+    "department": "department__slug",
+    "format": "resources__current__format",
+    "license": "license__slug",
+}
+
+
+def _narrowed(datasets: QuerySet[Dataset], filters: dict[str, set[str]]) -> QuerySet[Dataset]:
+    # One filter in SQL is enough to keep the candidate set small; the rest
+    # are checked on the rows.
+    for name, values in filters.items():
+        return datasets.filter(
+            id__in=Dataset.objects.filter(**{f"{_LOOKUPS[name]}__in": values}).values("id")
+        )
+    return datasets
+
+
+def _visible(hits: Iterable[_Hit], user: User | None) -> list[_Hit]:
+    if user is not None and is_site_admin(user):
+        return list(hits)
+    departments = department_ids(user) if user is not None else set()
+    return [hit for hit in hits if hit.public or hit.department_id in departments]
+
+
+def _passes(hit: _Hit, filters: dict[str, set[str]]) -> bool:
+    # Values of one field are alternatives; different fields narrow the result.
+    found: dict[str, bool] = {}
+    for name, value in hit.facets:
+        if name in filters and value in filters[name]:
+            found[name] = True
+    return len(found) == len(filters)
+
+
+def _labels() -> dict[str, dict[str, str]]:
+    return {
+        "category": {c.slug: c.display_name for c in Category.objects.all()},
+        "department": {d.slug: d.display_name for d in Department.objects.all()},
+        "license": {lic.slug: lic.display_title for lic in License.objects.all()},
+    }
+
+
+def _facet_values(counts: Counter[tuple[str, str]]) -> dict[str, list[FacetValue]]:
+    labels = _labels()
+    facets: dict[str, list[FacetValue]] = {name: [] for name in FACET_FIELDS}
+    for (name, value), count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        if len(facets[name]) < FACET_LIMIT:
+            label = labels.get(name, {}).get(value, value)
+            facets[name].append(FacetValue(value=value, label=label, count=count))
+    return facets
+
+
+def _count_facets(hits: Iterable[_Hit]) -> Counter[tuple[str, str]]:
+    counts: Counter[tuple[str, str]] = Counter()
+    for hit in hits:
+        counts.update(hit.facets)
+    return counts
+
+
+def _public_catalog_facets() -> Counter[tuple[str, str]]:
+    """Facet counts of the whole public catalog, cached until any dataset changes."""
+    version = DatasetSearch.objects.aggregate(n=Count("pk"), last=Max("updated"))
+    last = version["last"].timestamp() if version["last"] else 0
+    key = f"catalog-facets:{version['n']}:{last}"
+    counts = cache.get(key)
+    if counts is None:
+        rows = DatasetSearch.objects.filter(dataset__is_public=True).values_list(
+            "facets", flat=True
+        )
+        counts = Counter()
+        for text in rows.iterator(chunk_size=5000):
+            counts.update(parse_facets(text))
+        cache.set(key, counts, timeout=3600)
+    return counts
+
+
+def _page(ids: list[int]) -> list[Dataset]:
+    by_id = {d.id: d for d in with_resources(Dataset.objects.filter(id__in=ids))}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+_SORT_KEYS = {
+    "relevance": lambda hit: (-hit.score, -hit.id),
+    "modified": lambda hit: (-hit.modified.timestamp(), -hit.id),
+    "title": lambda hit: (hit.title, hit.id),
+}
 
 
 def search_datasets(
@@ -135,28 +240,33 @@ def search_datasets(
     facets: bool = True,
 ) -> SearchResult:
     """Datasets matching a Japanese or English query, with facet counts."""
-    filters = filters or Filters()
+    active = (filters or Filters()).active()
     query = parse_query(q) if q.strip() else None
-    datasets = _filtered(visible_datasets(user), filters)
-    if query is not None:
-        ids_sql, ids_params = backend().ids_sql(query)
-        datasets = datasets.filter(id__in=RawSQL(ids_sql, ids_params))
-    if sort not in SORTS:
+    if sort not in SORTS or (sort == "relevance" and query is None):
         sort = "relevance" if query is not None else "modified"
     page = max(1, page)
     offset = (page - 1) * page_size
-    count = datasets.count()
-    if sort == "relevance" and query is not None:
-        ids = _ranked_ids(datasets, query, offset, page_size)
-        by_id = {d.id: d for d in with_resources(Dataset.objects.filter(id__in=ids))}
-        page_items = [by_id[i] for i in ids if i in by_id]
-    else:
+    anonymous = user is None or not user.is_authenticated
+
+    if query is None and not active and anonymous:
+        public = Dataset.objects.filter(is_public=True)
         order = ["title", "id"] if sort == "title" else ["-modified", "-id"]
-        page_items = list(with_resources(datasets.order_by(*order))[offset : offset + page_size])
+        return SearchResult(
+            count=public.count(),
+            datasets=list(with_resources(public.order_by(*order))[offset : offset + page_size]),
+            facets=_facet_values(_public_catalog_facets()) if facets else {},
+            page=page,
+            page_size=page_size,
+            sort=sort,
+        )
+
+    hits = _matching(query) if query is not None else _candidates(visible_datasets(user), active)
+    hits = [hit for hit in _visible(hits, user) if _passes(hit, active)]
+    hits.sort(key=_SORT_KEYS[sort])
     return SearchResult(
-        count=count,
-        datasets=page_items,
-        facets=_facets(datasets) if facets else {},
+        count=len(hits),
+        datasets=_page([hit.id for hit in hits[offset : offset + page_size]]),
+        facets=_facet_values(_count_facets(hits)) if facets else {},
         page=page,
         page_size=page_size,
         sort=sort,

@@ -4,11 +4,19 @@ Indexing and query parsing both use machi.lib.japanese; the engine-specific
 index and SQL live in machi.lib.search.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from django.db import connection
+from django.db.backends.base.base import BaseDatabaseWrapper
 
-from machi.catalog.models import Dataset, DatasetSearch, GlossaryEntry, SynonymSet
+from machi.catalog.models import (
+    Category,
+    Dataset,
+    DatasetSearch,
+    GlossaryEntry,
+    Resource,
+    SynonymSet,
+)
 from machi.lib import japanese
 from machi.lib.search import All, Any, Fields, Node, Token, backend_for, simplify
 
@@ -25,34 +33,89 @@ def backend():  # type: ignore[no-untyped-def]
     return backend_for(connection.vendor, FIELDS)
 
 
+def ensure_index(using_connection: BaseDatabaseWrapper) -> bool:
+    """(Re)build the engine's full-text index if any piece of it is missing.
+
+    SQLite rebuilds a table to alter it, which drops its triggers; so after
+    every migrate the index is checked, and repaired from the token rows.
+    Returns whether it had to be rebuilt.
+    """
+    search_backend = backend_for(using_connection.vendor, FIELDS)
+    with using_connection.cursor() as cursor:
+        cursor.execute(search_backend.installed_sql())
+        if cursor.fetchone()[0] == search_backend.expected_pieces:
+            return False
+        for sql in search_backend.teardown_sql() + search_backend.setup_sql():
+            cursor.execute(sql)
+        for sql in search_backend.rebuild_sql():
+            cursor.execute(sql)
+    return True
+
+
+FACET_FIELDS = ("category", "tag", "department", "format", "license")
+
+
+def facet_text(pairs: Iterable[tuple[str, str]]) -> str:
+    """Facet values as stored in DatasetSearch.facets: one "field<TAB>value" per line."""
+    lines = dict.fromkeys(f"{field}\t{value}" for field, value in pairs if value)
+    return "\n".join(lines)
+
+
+def parse_facets(text: str) -> list[tuple[str, str]]:
+    return [tuple(line.split("\t", 1)) for line in text.split("\n") if line]  # type: ignore[misc]
+
+
+def search_document(
+    dataset: Dataset,
+    *,
+    tags: Sequence[str],
+    categories: Sequence[Category],
+    resources: Sequence[Resource],
+) -> dict[str, str]:
+    """Analyzed fields and facet values of a dataset, as DatasetSearch stores them."""
+    formats = [r.current.format for r in resources if r.current and r.current.format]
+    return {
+        "title": japanese.index_text([dataset.title, dataset.title_en]),
+        "tags": japanese.index_text(
+            [*tags, *(c.name for c in categories), *(c.name_en for c in categories)]
+        ),
+        "description": japanese.index_text(
+            [
+                dataset.description,
+                dataset.description_en,
+                dataset.department.name,
+                dataset.department.name_en,
+            ]
+        ),
+        "resources": japanese.index_text(
+            [
+                *(r.name for r in resources),
+                *(r.name_en for r in resources),
+                *(r.description for r in resources),
+                *formats,
+            ]
+        ),
+        "facets": facet_text(
+            [
+                *(("category", c.slug) for c in categories),
+                *(("tag", t) for t in tags),
+                ("department", dataset.department.slug),
+                *(("format", f) for f in formats),
+                ("license", dataset.license.slug),
+            ]
+        ),
+    }
+
+
 def index_dataset(dataset: Dataset) -> None:
     """Re-analyze a dataset; the engine index follows in the same transaction."""
-    resources = list(dataset.resources.select_related("current"))
-    DatasetSearch.objects.update_or_create(
-        dataset=dataset,
-        defaults={
-            "title": japanese.index_text([dataset.title, dataset.title_en]),
-            "tags": japanese.index_text(
-                [tag.name for tag in dataset.tags.all()]
-                + [c.name for c in dataset.categories.all()]
-                + [c.name_en for c in dataset.categories.all()]
-            ),
-            "description": japanese.index_text(
-                [
-                    dataset.description,
-                    dataset.description_en,
-                    dataset.department.name,
-                    dataset.department.name_en,
-                ]
-            ),
-            "resources": japanese.index_text(
-                [r.name for r in resources]
-                + [r.name_en for r in resources]
-                + [r.description for r in resources]
-                + [r.current.format for r in resources if r.current]
-            ),
-        },
+    document = search_document(
+        dataset,
+        tags=[tag.name for tag in dataset.tags.all()],
+        categories=list(dataset.categories.all()),
+        resources=list(dataset.resources.select_related("current")),
     )
+    DatasetSearch.objects.update_or_create(dataset=dataset, defaults=document)
 
 
 Phrase = tuple[str, ...]

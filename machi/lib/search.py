@@ -87,7 +87,19 @@ class SQLiteBackend:
         ]
 
     def teardown_sql(self) -> list[str]:
-        return [f"DROP TABLE IF EXISTS {self.fts}"]
+        return [f"DROP TRIGGER IF EXISTS {self.fts}_{name}" for name in ("ai", "ad", "au")] + [
+            f"DROP TABLE IF EXISTS {self.fts}"
+        ]
+
+    def installed_sql(self) -> str:
+        """SQL counting the pieces setup_sql makes (the table and three triggers)."""
+        return (
+            "SELECT count(*) FROM sqlite_master WHERE "
+            f"(type = 'table' AND name = '{self.fts}') OR "
+            f"(type = 'trigger' AND name IN ('{self.fts}_ai', '{self.fts}_ad', '{self.fts}_au'))"
+        )
+
+    expected_pieces = 4
 
     def render(self, node: Node) -> str:
         if isinstance(node, Token):
@@ -149,6 +161,14 @@ class PostgreSQLBackend:
             f"ALTER TABLE {self.fields.table} DROP COLUMN IF EXISTS document",
             f"DROP FUNCTION IF EXISTS {self.function}",
         ]
+
+    def installed_sql(self) -> str:
+        return (
+            "SELECT count(*) FROM information_schema.columns "
+            f"WHERE table_name = '{self.fields.table}' AND column_name = 'document'"
+        )
+
+    expected_pieces = 1
 
     def render(self, node: Node) -> str:
         if isinstance(node, Token):
