@@ -66,11 +66,10 @@ def save_department(*, actor: User, department: Department) -> Department:
     before = audit.snapshot(Department.objects.get(pk=department.pk)) if department.pk else {}
     department.full_clean()
     department.save()
-    audit.record(
+    audit.record_saved(
         actor=actor,
-        action="update" if before else "create",
         obj=department,
-        changes=audit.diff(before, audit.snapshot(department)),
+        before=before,
         department_id=department.pk,
     )
     return department
@@ -90,11 +89,10 @@ def set_role(
     membership.role = role
     membership.full_clean()
     membership.save()
-    audit.record(
+    audit.record_saved(
         actor=actor,
-        action="update" if before else "create",
         obj=membership,
-        changes=audit.diff(before, audit.snapshot(membership)),
+        before=before,
         department_id=department.pk,
     )
     return membership
@@ -104,11 +102,9 @@ def set_role(
 def remove_role(*, actor: User, membership: Membership) -> None:
     if not permissions.can_manage_department(actor, membership.department):
         raise PermissionDenied(_("You cannot change this department."))
-    audit.record(
+    audit.record_deleted(
         actor=actor,
-        action="delete",
         obj=membership,
-        changes=audit.diff(audit.snapshot(membership), {}),
         department_id=membership.department_id,
     )
     membership.delete()
@@ -119,9 +115,12 @@ def record_staff_change(
     *, actor: User, account: AbstractBaseUser, before: audit.Snapshot, deleted: bool = False
 ) -> None:
     """Audit a change to a staff account made in the back office (passwords never logged)."""
-    after = {} if deleted else _account_snapshot(account)
-    action = "delete" if deleted else ("update" if before else "create")
-    audit.record(actor=actor, action=action, obj=account, changes=audit.diff(before, after))
+    if deleted:
+        audit.record_deleted(actor=actor, obj=account, before=before)
+    else:
+        audit.record_saved(
+            actor=actor, obj=account, before=before, after=_account_snapshot(account)
+        )
 
 
 def account_snapshot(account: AbstractBaseUser | None) -> audit.Snapshot:
@@ -151,6 +150,7 @@ def record_device_change(
     *, actor: User, device: TOTPDevice, before: audit.Snapshot, deleted: bool = False
 ) -> None:
     """Audit a change to a staff member's authenticator made in the back office."""
-    after = {} if deleted else device_snapshot(device)
-    action = "delete" if deleted else ("update" if before else "create")
-    audit.record(actor=actor, action=action, obj=device, changes=audit.diff(before, after))
+    if deleted:
+        audit.record_deleted(actor=actor, obj=device, before=before)
+    else:
+        audit.record_saved(actor=actor, obj=device, before=before, after=device_snapshot(device))

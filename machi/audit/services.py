@@ -69,3 +69,38 @@ def record(
         department_id=department_id,
         changes=changes or {},
     )
+
+
+def record_saved(
+    *,
+    actor: AbstractBaseUser | AnonymousUser | None,
+    obj: models.Model,
+    before: Snapshot,
+    after: Snapshot | None = None,
+    department_id: int | None = None,
+) -> AuditEvent:
+    """Record a create (empty `before`) or an update, with the fields that changed."""
+    return record(
+        actor=actor,
+        action="update" if before else "create",
+        obj=obj,
+        changes=diff(before, snapshot(obj) if after is None else after),
+        department_id=department_id,
+    )
+
+
+def record_deleted(
+    *,
+    actor: AbstractBaseUser | AnonymousUser | None,
+    obj: models.Model,
+    before: Snapshot | None = None,
+    department_id: int | None = None,
+) -> AuditEvent:
+    """Record a delete with every value that is being lost (call before deleting)."""
+    return record(
+        actor=actor,
+        action="delete",
+        obj=obj,
+        changes=diff(snapshot(obj) if before is None else before, {}),
+        department_id=department_id,
+    )

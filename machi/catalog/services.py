@@ -153,12 +153,12 @@ def create_dataset(
     dataset.save()
     _set_vocabulary(dataset, tags, categories)
     index_dataset(dataset)
-    audit.record(
+    audit.record_saved(
         actor=actor,
-        action="create",
         obj=dataset,
+        before={},
+        after=_dataset_snapshot(dataset),
         department_id=department.pk,
-        changes=audit.diff({}, _dataset_snapshot(dataset)),
     )
     _note_update(dataset, when=dataset.modified)
     return dataset
@@ -209,12 +209,10 @@ def delete_dataset(*, actor: User, dataset: Dataset) -> None:
     """Delete a dataset with its resources (department admins only)."""
     if not permissions.can_delete_dataset(actor, dataset):
         raise PermissionDenied(_("Only a department admin can delete datasets."))
-    before = _dataset_snapshot(dataset)
-    audit.record(
+    audit.record_deleted(
         actor=actor,
-        action="delete",
         obj=dataset,
-        changes=audit.diff(before, {}),
+        before=_dataset_snapshot(dataset),
         department_id=dataset.department_id,
     )
     dataset.delete()
@@ -297,12 +295,12 @@ def add_resource(
     version = _new_version(resource, actor=actor, upload=upload, url=url, format=format)
     _touch(dataset, when)
     index_dataset(dataset)
-    audit.record(
+    audit.record_saved(
         actor=actor,
-        action="create",
         obj=resource,
+        before={},
+        after=audit.snapshot(resource, {"version": audit.snapshot(version)}),
         department_id=dataset.department_id,
-        changes=audit.diff({}, audit.snapshot(resource, {"version": audit.snapshot(version)})),
     )
     _note_update(dataset, when=dataset.modified)
     return resource
@@ -372,13 +370,7 @@ def delete_resource(*, actor: User, resource: Resource) -> None:
     dataset = resource.dataset
     if not permissions.can_edit_dataset(actor, dataset):
         raise PermissionDenied(_("You cannot edit this dataset."))
-    audit.record(
-        actor=actor,
-        action="delete",
-        obj=resource,
-        department_id=dataset.department_id,
-        changes=audit.diff(audit.snapshot(resource), {}),
-    )
+    audit.record_deleted(actor=actor, obj=resource, department_id=dataset.department_id)
     resource.delete()
     _touch(dataset)
     index_dataset(dataset)
@@ -394,11 +386,10 @@ def save_news(*, actor: User, news: News) -> News:
         news.published_at = timezone.now()
     news.full_clean()
     news.save()
-    audit.record(
+    audit.record_saved(
         actor=actor,
-        action="update" if before else "create",
         obj=news,
-        changes=audit.diff(before, audit.snapshot(news)),
+        before=before,
         department_id=news.department_id,
     )
     return news
@@ -408,11 +399,9 @@ def save_news(*, actor: User, news: News) -> News:
 def delete_news(*, actor: User, news: News) -> None:
     if not permissions.can_edit_news(actor, news):
         raise PermissionDenied(_("You cannot edit news of this department."))
-    audit.record(
+    audit.record_deleted(
         actor=actor,
-        action="delete",
         obj=news,
-        changes=audit.diff(audit.snapshot(news), {}),
         department_id=news.department_id,
     )
     news.delete()
@@ -438,11 +427,11 @@ def save_showcase(
     after = audit.snapshot(
         showcase, {"datasets": sorted(showcase.datasets.values_list("name", flat=True))}
     )
-    audit.record(
+    audit.record_saved(
         actor=actor,
-        action="update" if before else "create",
         obj=showcase,
-        changes=audit.diff(before, after),
+        before=before,
+        after=after,
         department_id=showcase.department_id,
     )
     return showcase
@@ -452,11 +441,9 @@ def save_showcase(
 def delete_showcase(*, actor: User, showcase: Showcase) -> None:
     if not permissions.can_edit_showcase(actor, showcase):
         raise PermissionDenied(_("You cannot edit showcases of this department."))
-    audit.record(
+    audit.record_deleted(
         actor=actor,
-        action="delete",
         obj=showcase,
-        changes=audit.diff(audit.snapshot(showcase), {}),
         department_id=showcase.department_id,
     )
     showcase.delete()
@@ -473,11 +460,10 @@ def save_vocabulary(*, actor: User, obj: Category | License | Tag | Any) -> None
     if isinstance(obj, Tag | Category) and before:
         for dataset in obj.datasets.select_related("department"):
             index_dataset(dataset)
-    audit.record(
+    audit.record_saved(
         actor=actor,
-        action="update" if before else "create",
         obj=obj,
-        changes=audit.diff(before, audit.snapshot(obj)),
+        before=before,
     )
 
 
@@ -485,5 +471,5 @@ def save_vocabulary(*, actor: User, obj: Category | License | Tag | Any) -> None
 def delete_vocabulary(*, actor: User, obj: Category | License | Tag | Any) -> None:
     if not permissions.can_edit_vocabulary(actor):
         raise PermissionDenied(_("Only site administrators can change shared lists."))
-    audit.record(actor=actor, action="delete", obj=obj, changes=audit.diff(audit.snapshot(obj), {}))
+    audit.record_deleted(actor=actor, obj=obj)
     obj.delete()
