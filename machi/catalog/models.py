@@ -360,6 +360,7 @@ class GlossaryEntry(models.Model):
 
     english = models.CharField(_("English"), max_length=200, unique=True)
     japanese = models.CharField(_("Japanese"), max_length=200)
+    modified = models.DateTimeField(_("last updated"), auto_now=True)
 
     class Meta:
         ordering = ["english"]
@@ -384,10 +385,29 @@ class DatasetSearch(models.Model):
     tags = models.TextField(blank=True)
     description = models.TextField(blank=True)
     resources = models.TextField(blank=True)
-    # The dataset's facet values, one "field<TAB>value" per line, so a search
-    # reads its hits' facets from the same rows it ranks (catalog.queries).
-    facets = models.TextField(blank=True)
-    updated = models.DateTimeField(auto_now=True, db_index=True)
 
     def __str__(self) -> str:
         return f"search tokens of dataset {self.dataset_id}"
+
+
+class DatasetFacets(models.Model):
+    """What a search needs of each hit besides its rank, in one narrow row.
+
+    Kept beside DatasetSearch by catalog.search.index_dataset. Narrow on
+    purpose: a search joins thousands of hits to these rows, and the token
+    rows are too wide to read that often (catalog.queries).
+    """
+
+    dataset = models.OneToOneField(
+        Dataset, on_delete=models.CASCADE, primary_key=True, related_name="facets"
+    )
+    is_public = models.BooleanField()
+    department_id = models.BigIntegerField()
+    modified = models.DateTimeField()
+    title = models.CharField(max_length=300)
+    # One "field<TAB>value" per line: category, tag, department, format, license.
+    keys = models.TextField(blank=True)
+    updated = models.DateTimeField(auto_now=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"facets of dataset {self.dataset_id}"

@@ -6,12 +6,15 @@ index and SQL live in machi.lib.search.
 
 from collections.abc import Iterable, Sequence
 
+from django.core.cache import cache
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Count, Max
 
 from machi.catalog.models import (
     Category,
     Dataset,
+    DatasetFacets,
     DatasetSearch,
     GlossaryEntry,
     Resource,
@@ -56,13 +59,13 @@ FACET_FIELDS = ("category", "tag", "department", "format", "license")
 
 
 def facet_text(pairs: Iterable[tuple[str, str]]) -> str:
-    """Facet values as stored in DatasetSearch.facets: one "field<TAB>value" per line."""
-    lines = dict.fromkeys(f"{field}\t{value}" for field, value in pairs if value)
+    """Facet values as stored in DatasetFacets.keys: one "field<TAB>value" per line."""
+    lines = dict.fromkeys(facet_key(field, value) for field, value in pairs if value)
     return "\n".join(lines)
 
 
-def parse_facets(text: str) -> list[tuple[str, str]]:
-    return [tuple(line.split("\t", 1)) for line in text.split("\n") if line]  # type: ignore[misc]
+def facet_key(field: str, value: str) -> str:
+    return f"{field}\t{value}"
 
 
 def search_document(
@@ -71,10 +74,10 @@ def search_document(
     tags: Sequence[str],
     categories: Sequence[Category],
     resources: Sequence[Resource],
-) -> dict[str, str]:
-    """Analyzed fields and facet values of a dataset, as DatasetSearch stores them."""
+) -> tuple[dict[str, str], dict[str, object]]:
+    """A dataset's analyzed fields (DatasetSearch) and facet row (DatasetFacets)."""
     formats = [r.current.format for r in resources if r.current and r.current.format]
-    return {
+    tokens = {
         "title": japanese.index_text([dataset.title, dataset.title_en]),
         "tags": japanese.index_text(
             [*tags, *(c.name for c in categories), *(c.name_en for c in categories)]
@@ -95,7 +98,13 @@ def search_document(
                 *formats,
             ]
         ),
-        "facets": facet_text(
+    }
+    facets = {
+        "is_public": dataset.is_public,
+        "department_id": dataset.department_id,
+        "modified": dataset.modified,
+        "title": dataset.title,
+        "keys": facet_text(
             [
                 *(("category", c.slug) for c in categories),
                 *(("tag", t) for t in tags),
@@ -105,17 +114,19 @@ def search_document(
             ]
         ),
     }
+    return tokens, facets
 
 
 def index_dataset(dataset: Dataset) -> None:
     """Re-analyze a dataset; the engine index follows in the same transaction."""
-    document = search_document(
+    tokens, facets = search_document(
         dataset,
         tags=[tag.name for tag in dataset.tags.all()],
         categories=list(dataset.categories.all()),
         resources=list(dataset.resources.select_related("current")),
     )
-    DatasetSearch.objects.update_or_create(dataset=dataset, defaults=document)
+    DatasetSearch.objects.update_or_create(dataset=dataset, defaults=tokens)
+    DatasetFacets.objects.update_or_create(dataset=dataset, defaults=facets)
 
 
 Phrase = tuple[str, ...]
@@ -126,7 +137,21 @@ def _phrase(text: str) -> Phrase:
 
 
 def _expansions() -> dict[Phrase, set[Phrase]]:
-    """Every known phrase and the phrases that may stand for it."""
+    """Every known phrase and the phrases that may stand for it, cached until staff edit."""
+    synonyms = SynonymSet.objects.aggregate(n=Count("pk"), last=Max("modified"))
+    glossary = GlossaryEntry.objects.aggregate(n=Count("pk"), last=Max("modified"))
+    key = "search-expansions:" + ":".join(
+        str(v.timestamp() if hasattr(v, "timestamp") else v)
+        for v in (synonyms["n"], synonyms["last"], glossary["n"], glossary["last"])
+    )
+    expansions = cache.get(key)
+    if expansions is None:
+        expansions = _build_expansions()
+        cache.set(key, expansions, timeout=3600)
+    return expansions
+
+
+def _build_expansions() -> dict[Phrase, set[Phrase]]:
     groups: list[list[Phrase]] = []
     for synonym_set in SynonymSet.objects.all():
         groups.append([_phrase(term) for term in synonym_set.term_list()])

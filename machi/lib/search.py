@@ -35,6 +35,7 @@ class Any:
 
 
 Node = Union[Token, All, Any]  # noqa: UP007 (recursive alias)
+SQL = tuple[str, list[object]]  # a statement and its parameters
 
 
 def simplify(node: Node) -> Node | None:
@@ -107,17 +108,22 @@ class SQLiteBackend:
         joiner = " AND " if isinstance(node, All) else " OR "
         return "(" + joiner.join(self.render(part) for part in node.parts) + ")"
 
-    def match_sql(self, node: Node) -> tuple[str, list[object]]:
-        """SQL selecting (id, score) of matching documents; higher score is better."""
+    def match_sql(self, node: Node, within: SQL | None = None) -> SQL:
+        """SQL selecting (id, score) of matching documents; higher score is better.
+
+        `within` (SQL selecting ids) limits the match first, so the score is
+        computed only for documents that can be in the result.
+        """
         weights = ", ".join(str(w) for w in self.fields.weights)
         sql = (
             f"SELECT rowid AS id, -bm25({self.fts}, {weights}) AS score "
             f"FROM {self.fts} WHERE {self.fts} MATCH %s"
         )
-        return sql, [self.render(node)]
-
-    def ids_sql(self, node: Node) -> tuple[str, list[object]]:
-        return f"SELECT rowid FROM {self.fts} WHERE {self.fts} MATCH %s", [self.render(node)]
+        params: list[object] = [self.render(node)]
+        if within is not None:
+            sql += f" AND rowid IN ({within[0]})"
+            params += within[1]
+        return sql, params
 
     def rebuild_sql(self) -> list[str]:
         return [f"INSERT INTO {self.fts}({self.fts}) VALUES ('rebuild')"]
@@ -182,20 +188,17 @@ class PostgreSQLBackend:
         top = max(weights)
         return "{" + ",".join(str(w / top) for w in reversed(weights)) + "}"
 
-    def match_sql(self, node: Node) -> tuple[str, list[object]]:
+    def match_sql(self, node: Node, within: SQL | None = None) -> SQL:
         f = self.fields
         sql = (
             f"SELECT {f.key} AS id, ts_rank('{self._weights()}'::float4[], document, q) AS score "
             f"FROM {f.table}, CAST(%s AS tsquery) AS q WHERE document @@ q"
         )
-        return sql, [self.render(node)]
-
-    def ids_sql(self, node: Node) -> tuple[str, list[object]]:
-        f = self.fields
-        return (
-            f"SELECT {f.key} FROM {f.table} WHERE document @@ CAST(%s AS tsquery)",
-            [self.render(node)],
-        )
+        params: list[object] = [self.render(node)]
+        if within is not None:
+            sql += f" AND {f.key} IN ({within[0]})"
+            params += within[1]
+        return sql, params
 
     def rebuild_sql(self) -> list[str]:
         return []  # a generated column is always current
