@@ -121,7 +121,9 @@ class SQLiteBackend:
         )
         params: list[object] = [self.render(node)]
         if within is not None:
-            sql += f" AND rowid IN ({within[0]})"
+            # The unary + keeps SQLite from handing the IN list to FTS5, which
+            # would run the whole match once per listed id.
+            sql += f" AND +rowid IN ({within[0]})"
             params += within[1]
         return sql, params
 
