@@ -420,7 +420,19 @@ class DatasetFacets(models.Model):
     title = models.CharField(max_length=300)
     # One "field<TAB>value" per line: category, tag, department, format, license.
     keys = models.TextField(blank=True)
-    updated = models.DateTimeField(auto_now=True, db_index=True)
 
     def __str__(self) -> str:
         return f"facets of dataset {self.dataset_id}"
+
+
+class SearchVersion(models.Model):
+    """One row counting changes to the search rows, bumped in the writing transaction.
+
+    Caches of whole-catalog facet counts key on it (catalog.queries): reading
+    one row is far cheaper than counting a large catalog to notice a change.
+    """
+
+    number = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"search version {self.number}"

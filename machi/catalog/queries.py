@@ -16,12 +16,18 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Max, Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from machi.accounts.models import Department
 from machi.accounts.permissions import User, department_ids, is_site_admin
 from machi.catalog.models import Category, Dataset, DatasetFacets, License, Resource
-from machi.catalog.search import FACET_FIELDS, backend, facet_key, parse_query
+from machi.catalog.search import (
+    FACET_FIELDS,
+    backend,
+    current_version,
+    facet_key,
+    parse_query,
+)
 from machi.lib.search import SQL, Node
 
 PAGE_SIZE = 20
@@ -134,15 +140,14 @@ def _filtered_ids(name: str, values: set[str]) -> SQL:
 
 def _passing(rows: list[Row], filters: dict[str, set[str]]) -> list[Row]:
     """Rows whose facet keys satisfy every filter (a field's values are alternatives)."""
-    if not filters:
-        return rows
-    wanted = [[f"\n{facet_key(name, v)}\n" for v in values] for name, values in filters.items()]
-    return [
-        row
-        for row in rows
-        for keys in (f"\n{row[2]}\n",)
-        if all(any(key in keys for key in field) for field in wanted)
-    ]
+    for name, values in filters.items():
+        needles = [f"\n{facet_key(name, value)}\n" for value in values]
+        if len(needles) == 1:
+            needle = needles[0]
+            rows = [row for row in rows if needle in row[2]]
+        else:
+            rows = [row for row in rows if any(n in row[2] for n in needles)]
+    return rows
 
 
 def _visibility(user: User | None) -> SQL:
@@ -208,21 +213,19 @@ def _facet_values(counts: Counter[str]) -> dict[str, list[FacetValue]]:
 
 def _count_keys(texts: Iterable[str]) -> Counter[str]:
     # One split of all the hits' keys at once is much faster than per hit.
-    counts = Counter("\n".join(texts).split("\n"))
+    counts = Counter("".join(texts).split("\n"))
     counts.pop("", None)
     return counts
 
 
 def _public_catalog_facets() -> Counter[str]:
     """Facet counts of the whole public catalog, cached until any dataset changes."""
-    version = DatasetFacets.objects.aggregate(n=Count("pk"), last=Max("updated"))
-    last = version["last"].timestamp() if version["last"] else 0
-    key = f"catalog-facets:{version['n']}:{last}"
+    key = f"catalog-facets:{current_version()}"
     counts = cache.get(key)
     if counts is None:
         rows = DatasetFacets.objects.filter(is_public=True).values_list("keys", flat=True)
         counts = _count_keys(rows.iterator(chunk_size=5000))
-        counts[CATALOG_SIZE] = version["n"]  # not a facet: _facet_values skips it
+        counts[CATALOG_SIZE] = DatasetFacets.objects.count()  # not a facet key
         cache.set(key, counts, timeout=3600)
     return counts
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from django.core.cache import cache
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Count, Max
+from django.db.models import Count, F, Max
 
 from machi.catalog.models import (
     Category,
@@ -18,6 +18,7 @@ from machi.catalog.models import (
     DatasetSearch,
     GlossaryEntry,
     Resource,
+    SearchVersion,
     SynonymSet,
 )
 from machi.lib import japanese
@@ -58,14 +59,19 @@ def ensure_index(using_connection: BaseDatabaseWrapper) -> bool:
 FACET_FIELDS = ("category", "tag", "department", "format", "license")
 
 
-def facet_text(pairs: Iterable[tuple[str, str]]) -> str:
-    """Facet values as stored in DatasetFacets.keys: one "field<TAB>value" per line."""
-    lines = dict.fromkeys(facet_key(field, value) for field, value in pairs if value)
-    return "\n".join(lines)
-
-
 def facet_key(field: str, value: str) -> str:
     return f"{field}\t{value}"
+
+
+def facet_text(pairs: Iterable[tuple[str, str]]) -> str:
+    """Facet values as stored in DatasetFacets.keys: "field<TAB>value" lines.
+
+    Every line, the first included, starts and ends with a newline, so a
+    search finds an exact key with one substring test (catalog.queries).
+    Values hold no tabs or newlines (tags are trimmed to single spaces).
+    """
+    lines = dict.fromkeys(facet_key(field, value) for field, value in pairs if value)
+    return "\n" + "\n".join(lines) + "\n" if lines else ""
 
 
 def search_document(
@@ -127,6 +133,17 @@ def index_dataset(dataset: Dataset) -> None:
     )
     DatasetSearch.objects.update_or_create(dataset=dataset, defaults=tokens)
     DatasetFacets.objects.update_or_create(dataset=dataset, defaults=facets)
+    bump_version()
+
+
+def bump_version() -> None:
+    """Note a change to the search rows (every index write and every dataset deletion)."""
+    # The row is made by migration 0004; an update is atomic on both engines.
+    SearchVersion.objects.filter(pk=1).update(number=F("number") + 1)
+
+
+def current_version() -> int:
+    return SearchVersion.objects.filter(pk=1).values_list("number", flat=True).first() or 0
 
 
 Phrase = tuple[str, ...]

@@ -29,7 +29,7 @@ from machi.catalog.models import (
     Showcase,
     Tag,
 )
-from machi.catalog.search import index_dataset
+from machi.catalog.search import bump_version, index_dataset
 from machi.lib import files
 
 DEFAULT_LICENSE = "cc-by-4.0"
@@ -216,6 +216,7 @@ def delete_dataset(*, actor: User, dataset: Dataset) -> None:
         department_id=dataset.department_id,
     )
     dataset.delete()
+    bump_version()
 
 
 def _check_upload_size(upload: UploadedFile) -> None:
