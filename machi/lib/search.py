@@ -14,7 +14,6 @@ Tokens come pre-analyzed (machi.lib.japanese), so neither engine's own
 parser or dictionary touches Japanese text.
 """
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Union
 
@@ -215,12 +214,3 @@ def backend_for(vendor: str, fields: Fields) -> Backend:
     if vendor == "postgresql":
         return PostgreSQLBackend(fields)
     raise NotImplementedError(f"full-text search is not implemented for {vendor}")
-
-
-def tokens_of(node: Node | None) -> Sequence[str]:
-    """Every token in a query tree, for highlighting and debugging."""
-    if node is None:
-        return []
-    if isinstance(node, Token):
-        return [node.text]
-    return [text for part in node.parts for text in tokens_of(part)]
