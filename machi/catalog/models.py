@@ -88,7 +88,9 @@ class Dataset(Bilingual, models.Model):
         max_length=100,
         unique=True,
         validators=[slug_validator],
-        help_text=_("Used in the address: /dataset/<name>/. Lower-case letters, digits, - and _."),
+        help_text=_(
+            "Used in the address: /dataset/(this name)/. Lower-case letters, digits, - and _."
+        ),
     )
     title = models.CharField(_("title"), max_length=300)
     title_en = models.CharField(_("title (English)"), max_length=300, blank=True)
