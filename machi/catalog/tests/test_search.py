@@ -190,3 +190,21 @@ def test_pagination(kikaku: Department, make_dataset: Callable[..., Dataset]) ->
 def test_queries_of_symbols_only_do_not_fail(catalog: dict[str, Dataset]) -> None:
     for q in ['"', "'", "(", "AND", "OR NOT", "*", "\\", "の", "：", "NEAR(a b)"]:
         search_datasets(q=q)
+
+
+def test_a_query_sorts_by_update_and_title_too(
+    kikaku: Department,
+    make_dataset: Callable[..., Dataset],
+    site_admin,  # type: ignore[no-untyped-def]
+) -> None:
+    import datetime
+
+    base = datetime.datetime(2026, 1, 1, 9, 0, 0, tzinfo=datetime.UTC)
+    for i, when in enumerate(
+        [base, base + datetime.timedelta(microseconds=500_000), base + datetime.timedelta(days=3)]
+    ):
+        make_dataset(kikaku, f"park-{i}", f"公園一覧 {'ウアイ'[i]}", modified=when)
+    newest = search_datasets(q="公園", sort="modified").datasets
+    assert [d.name for d in newest] == ["park-2", "park-1", "park-0"]
+    by_title = search_datasets(q="公園", sort="title", user=site_admin).datasets
+    assert [d.name for d in by_title] == ["park-1", "park-2", "park-0"]  # ア, イ, ウ
