@@ -188,11 +188,12 @@ def update_dataset(
     for field, value in fields.items():
         setattr(dataset, field, value)
     dataset.full_clean()
-    dataset.modified = timezone.now()
     dataset.save()
     _set_vocabulary(dataset, tags, categories)
     changes = audit.diff(before, _dataset_snapshot(dataset))
     if changes:
+        # Only a real change makes the dataset "updated" (feeds, news, sort order).
+        _touch(dataset)
         index_dataset(dataset)
         audit.record(
             actor=actor,
@@ -201,6 +202,7 @@ def update_dataset(
             changes=changes,
             department_id=dataset.department_id,
         )
+        _note_update(dataset, when=dataset.modified)
     return dataset
 
 

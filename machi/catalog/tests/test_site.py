@@ -177,3 +177,17 @@ def test_english_pages_use_english_names_where_staff_gave_them(
     assert "Information Policy Division" in page
     assert "Bunkyo City Open Data" in page
     assert "区内の認可保育園です。" in page  # no English description: the Japanese one stays
+
+
+def test_saving_without_changes_does_not_mark_the_dataset_updated(
+    hoikuen: Dataset,
+    site_admin,  # type: ignore[no-untyped-def]
+) -> None:
+    before = hoikuen.modified
+    services.update_dataset(actor=site_admin, dataset=hoikuen, title=hoikuen.title)
+    hoikuen.refresh_from_db()
+    assert hoikuen.modified == before
+    services.update_dataset(actor=site_admin, dataset=hoikuen, description="更新しました。")
+    hoikuen.refresh_from_db()
+    assert hoikuen.modified > before
+    assert News.objects.filter(dataset=hoikuen, kind="update").exists()
