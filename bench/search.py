@@ -772,6 +772,8 @@ def report(runs: list[dict[str, Any]], skipped: dict[str, str]) -> bool:
         print()
         print(f"{run['engine']} per query at {largest['size']} datasets, slowest first")
         print("  hits: matching datasets; parse: parse_query alone; sql: time in SQL execute")
+        if run["engine"] == "sqlite":
+            print("  (SQLite computes most rows as they are fetched, so sql is a lower bound)")
         print(
             f"  {pad('query', 34)} {'hits':>6} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7}"
             f" {'parse':>6} {'sql':>6} {'stmts':>5}"
