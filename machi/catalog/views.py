@@ -72,7 +72,9 @@ def search(request: HttpRequest) -> HttpResponse:
         user=request.user,
     )
     active = set(filters.items())
-    base = [(k, v) for k, v in request.GET.lists() for v in v if k not in {"page"}]
+    base = [
+        (key, value) for key, values in request.GET.lists() if key != "page" for value in values
+    ]
     facets = []
     for name, values in result.facets.items():
         items = []
