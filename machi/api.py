@@ -5,13 +5,29 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import ValidationError as RequestValidationError
+from ninja.renderers import JSONRenderer
 
 from machi.catalog.api import router as catalog_router
+from machi.datastore.api import router as datastore_router
+from machi.datastore.api_exports import router as exports_router
+from machi.datastore.api_sql import router as sql_router
+from machi.datastore.errors import DatastoreError
+
+
+class UnicodeJSONRenderer(JSONRenderer):
+    """JSON with Japanese as UTF-8, not \\u escapes: a third of the bytes, and readable."""
+
+    json_dumps_params = {"ensure_ascii": False}
+
 
 api = NinjaAPI(
+    renderer=UnicodeJSONRenderer(),
     title="machi API",
     version="1",
-    description="Open data catalog of the ward: datasets, resources and search.",
+    description=(
+        "Open data of the ward: the catalog (datasets, resources, search) and the datastore "
+        "(every published table: rows, facets, aggregates, read-only SQL, exports)."
+    ),
     urls_namespace="api",
 )
 
@@ -60,4 +76,17 @@ def permission_denied(request: HttpRequest, error: PermissionDenied) -> HttpResp
     return api.create_response(request, {"detail": str(error)}, status=403)
 
 
+@api.exception_handler(DatastoreError)
+def datastore_error(request: HttpRequest, error: DatastoreError) -> HttpResponse:
+    """A refused query or load: what was wrong, and which parameter, line or column."""
+    return api.create_response(
+        request,
+        {"detail": str(error), **{k: v for k, v in error.where.items()}},
+        status=error.status,
+    )
+
+
 api.add_router("/", catalog_router)
+api.add_router("/", sql_router)  # /datastore/sql, before /datastore/{uuid}
+api.add_router("/", datastore_router)
+api.add_router("/", exports_router)

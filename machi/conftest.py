@@ -1,13 +1,16 @@
 """The shared cast: resident, staff editor, department admin, outsider, site admin."""
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.db import BaseDatabaseCache
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connections
 from django.test import Client
 
 from machi.accounts.models import Department, Membership, Role
@@ -15,6 +18,17 @@ from machi.catalog import services
 from machi.catalog.models import Category, Dataset
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+RESULTS = Path(__file__).resolve().parents[1] / "test-results"  # screenshots
+CHROMIUM = os.environ.get("MACHI_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Any:
+    yield
+    # On PostgreSQL the datastore alias opens its own connection to the same test
+    # database; close it so the database can be dropped at the end.
+    with django_db_blocker.unblock():
+        connections.close_all()
 
 
 @pytest.fixture(autouse=True)
@@ -25,7 +39,11 @@ def _files_in_tmp(settings: Any, tmp_path: Path) -> None:
 @pytest.fixture(autouse=True)
 def _empty_cache() -> None:
     # Caches key on the search version; a rolled-back test reuses its numbers.
-    cache.clear()
+    # The database cache (the default) needs no clearing, and outside the
+    # database tests cannot: its table (developers.CacheEntry) is rolled back
+    # or flushed with each test's data.
+    if not isinstance(caches["default"], BaseDatabaseCache):
+        cache.clear()
 
 
 @pytest.fixture
@@ -123,3 +141,27 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"../shared is not beside this clone ({SHARED}); CI has it")
     return SHARED
+
+
+@pytest.fixture
+def browser_page() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        message = f"Chromium not found at {CHROMIUM} (apt-get install chromium fonts-noto-cjk)"
+        if os.environ.get("MACHI_REQUIRE_BROWSER"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    RESULTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        # A phone-sized screen: residents come on phones.
+        context = browser.new_context(
+            viewport={"width": 390, "height": 844}, locale="ja-JP", accept_downloads=True
+        )
+        yield context.new_page()
+        context.close()
+        browser.close()

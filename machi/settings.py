@@ -46,13 +46,19 @@ INSTALLED_APPS = [
     "machi.accounts",
     "machi.audit",
     "machi.catalog",
+    "machi.datastore",
+    "machi.developers",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before rate limits: preflights are answered, and refusals readable, cross-origin.
+    "machi.lib.http.PublicReadCorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # After LocaleMiddleware so a 429 speaks the client's language.
+    "machi.developers.middleware.RateLimitMiddleware",
     "machi.lib.http.UploadLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -101,11 +107,65 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = 60
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
+# Published tables live apart from the main database (accounts, audit, personal
+# data), so no query on open data can reach those: a SQLite file of their own,
+# or the `datastore` schema of PostgreSQL (machi/datastore/connection.py).
+_DATASTORE_URL = env_str("DATASTORE_URL", "")
+if _DATASTORE_URL:
+    DATABASES["datastore"] = dj_database_url.parse(_DATASTORE_URL)
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["datastore"] = dj_database_url.parse(f"sqlite:///{DATA_DIR / 'datastore.sqlite3'}")
+else:
+    DATABASES["datastore"] = dict(DATABASES["default"])
+if DATABASES["datastore"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["datastore"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+        "PRAGMA busy_timeout=5000;",
+        "transaction_mode": "IMMEDIATE",
+    }
+    DATABASES["datastore"]["TEST"] = {"NAME": str(DATA_DIR / "test-datastore.sqlite3")}
+else:
+    DATABASES["datastore"]["OPTIONS"] = {"options": "-c search_path=datastore"}
+    DATABASES["datastore"]["CONN_MAX_AGE"] = 60
+    DATABASES["datastore"]["CONN_HEALTH_CHECKS"] = True
+DATABASE_ROUTERS = ["machi.datastore.routers.DatastoreRouter"]
+
+# Datastore query limits (docs/configuration.md).
+DATASTORE_TIME_LIMIT_MS = env_int("DATASTORE_TIME_LIMIT_MS", 1000)
+DATASTORE_SQL_ROW_LIMIT = env_int("DATASTORE_SQL_ROW_LIMIT", 10000)
+DATASTORE_COUNT_TIME_LIMIT_MS = env_int("DATASTORE_COUNT_TIME_LIMIT_MS", 200)
+DATASTORE_SQL_ROLE = env_str("DATASTORE_SQL_ROLE", "machi_datastore_reader")
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Nothing shared between processes is cached yet; rate limits (datastore)
-# will move this to the database or Redis.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The cache is shared by every process: Redis when REDIS_URL is set (several
+# workers at scale), else the main database (table machi_cache, made by the
+# developers app's migration). Never per-process memory.
+REDIS_URL = env_str("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "machi",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "machi_cache",
+        }
+    }
+
+# Public API (/api/): requests per minute per anonymous client (IP address)
+# and per API key (machi/developers/limits.py).
+MACHI_RATE_LIMIT_ANON = env_int("MACHI_RATE_LIMIT_ANON", 120)
+MACHI_RATE_LIMIT_KEY = env_int("MACHI_RATE_LIMIT_KEY", 1200)
+if min(MACHI_RATE_LIMIT_ANON, MACHI_RATE_LIMIT_KEY) < 1:
+    raise ImproperlyConfigured("MACHI_RATE_LIMIT_ANON and MACHI_RATE_LIMIT_KEY must be at least 1")
+# Proxies (addresses or networks) whose X-Forwarded-For names the client.
+MACHI_TRUSTED_PROXIES = env_list("MACHI_TRUSTED_PROXIES", [])
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

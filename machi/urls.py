@@ -27,5 +27,6 @@ urlpatterns = [
     path("staff/", include("machi.accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
+    path("developers/", include("machi.developers.urls")),
     path("", include("machi.catalog.urls")),
 ]

@@ -255,6 +255,14 @@ class ResourceAdmin(DepartmentScopedAdmin):
     list_display = ["name", "dataset", "current", "modified"]
     search_fields = ["name", "dataset__title"]
     inlines = [VersionInline]
+    actions = ["load_into_datastore"]
+
+    @admin.action(description=_("Load into the datastore (API and table view)"))
+    def load_into_datastore(self, request: HttpRequest, queryset: QuerySet[Resource]) -> None:
+        # The datastore builds on the catalog; the back office is where they meet.
+        from machi.datastore.admin import load_versions
+
+        load_versions(self, request, [r.current for r in queryset if r.current is not None])
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):  # type: ignore[no-untyped-def]
         if db_field.name == "dataset":

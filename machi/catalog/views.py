@@ -20,6 +20,7 @@ from machi.catalog.queries import (
     visible_datasets,
     with_resources,
 )
+from machi.datastore import views as datastore_views
 
 PREVIEW_ROWS = 20
 _PREVIEW_ENCODINGS = {
@@ -159,6 +160,12 @@ def _preview(version: ResourceVersion | None) -> tuple[list[str], list[list[str]
 @require_safe
 def resource_detail(request: HttpRequest, name: str, uid: str) -> HttpResponse:
     resource = _resource(request, name, uid)
+    # Tabular resources loaded into the datastore get its table view instead
+    # of the file preview (the view layer is where the two apps meet).
+    redirect = datastore_views.canonical_redirect(request)
+    if redirect is not None:
+        return redirect
+    table = datastore_views.table_panel(request, resource)
     return render(
         request,
         "catalog/resource.html",
@@ -166,7 +173,8 @@ def resource_detail(request: HttpRequest, name: str, uid: str) -> HttpResponse:
             "dataset": resource.dataset,
             "resource": resource,
             "versions": resource.versions.all(),
-            "preview": _preview(resource.current),
+            "table": table,
+            "preview": None if table else _preview(resource.current),
         },
     )
 

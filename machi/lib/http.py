@@ -47,3 +47,42 @@ class UploadLimitMiddleware:
             }
             return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
+
+
+class PublicReadCorsMiddleware:
+    """Let any web page read the API (/api/): `Access-Control-Allow-Origin: *` on GET.
+
+    Browsers send no cookies with a cross-origin request whose answer says `*`
+    (and this never sends Allow-Credentials), so other sites read what an
+    anonymous visitor may: public data. Preflights (OPTIONS with
+    Access-Control-Request-Method) are answered here with 204, before rate
+    limits; placed first among the middlewares that answer /api/, it also
+    marks their refusals (429, 401), so pages can read why.
+    """
+
+    PREFIX = "/api/"
+    ALLOW_METHODS = "GET, HEAD, OPTIONS"
+    ALLOW_HEADERS = "X-API-Key, Content-Type"
+    EXPOSE_HEADERS = (
+        "Content-Disposition, ETag, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining"
+    )
+    MAX_AGE = 86400
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith(self.PREFIX):
+            return self.get_response(request)
+        if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+            response = HttpResponse(status=204)
+            response["Access-Control-Allow-Origin"] = "*"
+            response["Access-Control-Allow-Methods"] = self.ALLOW_METHODS
+            response["Access-Control-Allow-Headers"] = self.ALLOW_HEADERS
+            response["Access-Control-Max-Age"] = str(self.MAX_AGE)
+            return response
+        response = self.get_response(request)
+        if request.method in {"GET", "HEAD"}:
+            response["Access-Control-Allow-Origin"] = "*"
+            response["Access-Control-Expose-Headers"] = self.EXPOSE_HEADERS
+        return response

@@ -1,48 +1,21 @@
 """A resident's path in Debian's Chromium: home → search 保育 → dataset → download."""
 
-import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from machi.accounts.models import Department
 from machi.catalog.models import Dataset
+from machi.conftest import RESULTS
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-ROOT = Path(__file__).resolve().parents[3]
-RESULTS = ROOT / "test-results"
-CHROMIUM = os.environ.get("MACHI_CHROMIUM", "/usr/bin/chromium")
 CSV = "名称,所在地,定員\n本郷保育園,文京区本郷一丁目1-1,60\n春日保育園,文京区春日一丁目2-3,80\n"
-
-
-@pytest.fixture
-def browser_page() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        message = f"Chromium not found at {CHROMIUM} (apt-get install chromium fonts-noto-cjk)"
-        if os.environ.get("MACHI_REQUIRE_BROWSER"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    RESULTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        # A phone-sized screen: residents come on phones.
-        context = browser.new_context(
-            viewport={"width": 390, "height": 844}, locale="ja-JP", accept_downloads=True
-        )
-        yield context.new_page()
-        context.close()
-        browser.close()
 
 
 @pytest.fixture

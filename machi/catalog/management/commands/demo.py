@@ -23,10 +23,15 @@ class Command(BaseCommand):
             self.stderr.write("The catalog already has datasets. Use an empty database.")
             raise SystemExit(1)
         counts = demo.load_demo()
+        # The datastore builds on the catalog; its tables follow the catalog's files.
+        from machi.datastore.demo import load_demo_tables
+
+        counts["tables"] = load_demo_tables()
         self.stdout.write(
             self.style.SUCCESS(
                 "Demo loaded: {datasets} datasets, {departments} departments, {news} news, "
-                "{showcases} showcases. Staff sign-in: admin (see docs/configuration.md).".format(
+                "{showcases} showcases, {tables} datastore tables. "
+                "Staff sign-in: admin (see docs/configuration.md).".format(
                     **counts
                 )
             )

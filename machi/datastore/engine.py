@@ -1,0 +1,420 @@
+"""Physical tables in the datastore database, one dialect at a time.
+
+Every loaded resource version is one table named `<resource uid>@<version>`,
+and each resource has a view named by its uid that selects from its newest
+loaded version, so SQL users write `FROM "<resource uid>"` as in CKAN.
+
+Each table has `_id` (row number in the source, 1..n), one column per schema
+field, `_lat`/`_lon` when a field is a geopoint, and `_search`: the row's text
+as analyzed tokens (machi.lib.japanese), indexed by FTS5 on SQLite and as a
+tsvector with a GIN index on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import json
+import time
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from django.conf import settings
+from django.db import OperationalError, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.utils.translation import gettext as _
+
+from machi.datastore.errors import QueryTimeout
+from machi.lib import japanese
+
+ALIAS = "datastore"
+SCHEMA = "datastore"  # PostgreSQL schema holding every table and view
+BATCH = 5000
+MAX_INDEXED_COLUMNS = 40
+_PG_NAME_BYTES = 63
+
+# Frictionless types and the SQL type each is stored as.
+SQLITE_TYPES = {
+    "integer": "INTEGER",
+    "year": "INTEGER",
+    "number": "REAL",
+    "boolean": "INTEGER",
+}
+POSTGRES_TYPES = {
+    "string": 'text COLLATE "C"',
+    "integer": "bigint",
+    "year": "integer",
+    "number": "double precision",
+    "boolean": "boolean",
+    "date": "date",
+    "time": "time",
+    "datetime": "timestamp",
+}
+SEARCHED_TYPES = {"string"}
+_LAT_NAMES = {"緯度", "lat", "latitude", "y座標"}
+_LON_NAMES = {"経度", "lon", "lng", "long", "longitude", "x座標"}
+
+
+def connection() -> BaseDatabaseWrapper:
+    return connections[ALIAS]
+
+
+def vendor() -> str:
+    return connection().vendor
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class Column:
+    """One schema field and the SQL column that stores it."""
+
+    name: str  # the field name users see and filter by
+    column: str  # the SQL column
+    type: str  # the Frictionless type
+    nulls: int = 0  # empty cells, counted at load
+
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "column": self.column, "type": self.type, "nulls": self.nulls}
+
+
+def plan_columns(fields: Sequence[dict[str, Any]]) -> list[Column]:
+    """SQL columns for schema fields: names kept, unless too long or taken."""
+    taken = {"_id", "_search", "_lat", "_lon"}
+    columns = []
+    for field in fields:
+        base = _fit(field["name"])
+        column, n = base, 1
+        while column.casefold() in taken:
+            n += 1
+            column = _fit(field["name"], suffix=f"_{n}")
+        taken.add(column.casefold())
+        columns.append(Column(field["name"], column, field.get("type", "string")))
+    return columns
+
+
+def _fit(name: str, suffix: str = "") -> str:
+    # PostgreSQL cuts identifiers at 63 bytes; cut them ourselves, on a
+    # character boundary, so two long names cannot silently become one.
+    name = name.strip() or "column"
+    while len((name + suffix).encode()) > _PG_NAME_BYTES:
+        name = name[:-1]
+    return name + suffix
+
+
+def stored_columns(columns: Sequence[Column]) -> list[str]:
+    """The columns a reader sees: row number, fields, and split coordinates."""
+    names = ["_id", *(c.column for c in columns)]
+    if any(c.type == "geopoint" for c in columns):
+        names += ["_lat", "_lon"]
+    return names
+
+
+def geo_columns(columns: Sequence[Column]) -> dict[str, str] | None:
+    """Where a table keeps latitude and longitude, if it has them."""
+    if any(c.type == "geopoint" for c in columns):
+        return {"lat": "_lat", "lon": "_lon"}
+
+    def find(names: set[str]) -> str | None:
+        for c in columns:
+            key = unicodedata.normalize("NFKC", c.name).strip().lower()
+            if key in names and c.type in {"number", "integer", "string"}:
+                return c.column
+        return None
+
+    lat, lon = find(_LAT_NAMES), find(_LON_NAMES)
+    return {"lat": lat, "lon": lon} if lat and lon else None
+
+
+# --- Schema and role ---------------------------------------------------------------------
+
+
+def ensure_schema() -> None:
+    """Create PostgreSQL's datastore schema and the SQL endpoint's read-only role."""
+    if vendor() != "postgresql":
+        return
+    role = settings.DATASTORE_SQL_ROLE
+    with connection().cursor() as cursor:
+        cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+        if cursor.fetchone() is None:
+            cursor.execute(
+                "SELECT rolcreaterole, rolsuper FROM pg_roles WHERE rolname = current_user"
+            )
+            may_create, superuser = cursor.fetchone()
+            if not (may_create or superuser):
+                return  # docs/datastore.md says how to create it by hand
+            cursor.execute(f"CREATE ROLE {quote(role)} NOLOGIN")
+            if not superuser:
+                # SET ROLE needs membership, which a superuser has implicitly.
+                cursor.execute(f"GRANT {quote(role)} TO CURRENT_USER")
+        cursor.execute(f"GRANT USAGE ON SCHEMA {SCHEMA} TO {quote(role)}")
+        cursor.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {SCHEMA} TO {quote(role)}")
+        cursor.execute(
+            f"ALTER DEFAULT PRIVILEGES IN SCHEMA {SCHEMA} GRANT SELECT ON TABLES TO {quote(role)}"
+        )
+
+
+def role_exists() -> bool:
+    with connection().cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [settings.DATASTORE_SQL_ROLE])
+        return cursor.fetchone() is not None
+
+
+def qualified(name: str) -> str:
+    """A table or view name as SQL, in the datastore schema on PostgreSQL."""
+    return f"{SCHEMA}.{quote(name)}" if vendor() == "postgresql" else quote(name)
+
+
+def table_exists(name: str) -> bool:
+    with connection().cursor() as cursor:
+        if vendor() == "postgresql":
+            cursor.execute(
+                "SELECT 1 FROM information_schema.tables WHERE table_schema = %s "
+                "AND table_name = %s",
+                [SCHEMA, name],
+            )
+        else:
+            cursor.execute(
+                "SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND name = %s",
+                [name],
+            )
+        return cursor.fetchone() is not None
+
+
+# --- Building a table --------------------------------------------------------------------
+
+
+def create_table(name: str, columns: Sequence[Column], geo: bool) -> None:
+    types = POSTGRES_TYPES if vendor() == "postgresql" else SQLITE_TYPES
+    number = "double precision" if vendor() == "postgresql" else "REAL"
+    definitions = ["_id integer PRIMARY KEY"]
+    definitions += [f"{quote(c.column)} {types.get(c.type, 'text')}" for c in columns]
+    if geo:
+        definitions += [f"_lat {number}", f"_lon {number}"]
+    definitions.append("_search tsvector" if vendor() == "postgresql" else "_search text")
+    with connection().cursor() as cursor:
+        cursor.execute(f"CREATE TABLE {qualified(name)} ({', '.join(definitions)})")
+
+
+def insert_rows(
+    name: str, columns: Sequence[Column], rows: Iterable[Sequence[Any]], nulls: list[int]
+) -> int:
+    """Append rows already cast to Python values; returns how many.
+
+    `nulls` (one counter per column) gets the number of empty cells: sorts and
+    cursors skip NULL handling for columns that have none.
+    """
+    names = [*stored_columns(columns), "_search"]
+    prepared = _prepared(columns, _counting_nulls(rows, nulls))
+    if vendor() == "postgresql":
+        return _copy(name, names, prepared)
+    return _insert_batches(name, names, prepared)
+
+
+def _counting_nulls(rows: Iterable[Sequence[Any]], nulls: list[int]) -> Iterator[Sequence[Any]]:
+    for row in rows:
+        for i, value in enumerate(row):
+            if value is None:
+                nulls[i] += 1
+        yield row
+
+
+def _prepared(columns: Sequence[Column], rows: Iterable[Sequence[Any]]) -> Iterator[list[Any]]:
+    """Rows as stored: geopoint split, text tokens added, values the engine takes."""
+    postgres = vendor() == "postgresql"
+    searched = [i for i, c in enumerate(columns) if c.type in SEARCHED_TYPES]
+    points = [i for i, c in enumerate(columns) if c.type == "geopoint"]
+    stored = [_stored_value(c.type, postgres) for c in columns]
+    for number, row in enumerate(rows, start=1):
+        values = [store(value) for store, value in zip(stored, row, strict=True)]
+        if points:
+            point = row[points[0]]
+            values += [point[1], point[0]] if point else [None, None]  # geopoint is [lon, lat]
+        tokens = [t for i in searched if row[i] for t in _tokens(row[i])]
+        values.append(_tsvector(tokens) if postgres else " ".join(tokens))
+        yield [number, *values]
+
+
+@lru_cache(maxsize=65536)
+def _tokens(text: str) -> tuple[str, ...]:
+    # Published tables repeat values (ward names, categories) row after row.
+    return tuple(japanese.index_tokens(text))
+
+
+def _tsvector(tokens: Sequence[str]) -> str:
+    # tsvector text: quoted lexemes, so PostgreSQL's parser never splits Japanese.
+    return " ".join("'" + t.replace("\\", "\\\\").replace("'", "''") + "'" for t in tokens)
+
+
+def _stored_value(kind: str, postgres: bool) -> Callable[[Any], Any]:
+    def plain(value: Any) -> Any:
+        if isinstance(value, decimal.Decimal):
+            return float(value)
+        if isinstance(value, list | dict):
+            return json.dumps(value, ensure_ascii=False)
+        return value
+
+    def geopoint(value: Any) -> Any:
+        return None if value is None else f"{value[0]}, {value[1]}"
+
+    def iso(value: Any) -> Any:
+        return None if value is None else value.isoformat()
+
+    def naive_timestamp(value: Any) -> Any:
+        if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+            return value.astimezone(_TOKYO).replace(tzinfo=None)
+        return value
+
+    if kind == "geopoint":
+        return geopoint
+    if kind == "datetime":
+        return naive_timestamp if postgres else lambda v: iso(naive_timestamp(v))
+    if kind in {"date", "time"} and not postgres:
+        return iso
+    return plain
+
+
+_TOKYO = datetime.timezone(datetime.timedelta(hours=9))
+
+
+def _insert_batches(name: str, names: list[str], rows: Iterator[list[Any]]) -> int:
+    sql = (
+        f"INSERT INTO {qualified(name)} ({', '.join(quote(n) for n in names)}) "
+        f"VALUES ({', '.join('?' for _ in names)})"
+    )
+    count = 0
+    raw = connection().connection  # the sqlite3 connection, skipping Django's %s rewriting
+    batch: list[list[Any]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= BATCH:
+            raw.executemany(sql, batch)
+            count += len(batch)
+            batch = []
+    if batch:
+        raw.executemany(sql, batch)
+        count += len(batch)
+    return count
+
+
+def _copy(name: str, names: list[str], rows: Iterator[list[Any]]) -> int:
+    count = 0
+    statement = f"COPY {qualified(name)} ({', '.join(quote(n) for n in names)}) FROM STDIN"
+    with connection().cursor() as cursor:
+        with cursor.cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+                count += 1
+    return count
+
+
+def finish_table(name: str, columns: Sequence[Column]) -> None:
+    """Indexes and the full-text index, built once the rows are in."""
+    indexed = [c for c in columns if c.type not in {"object", "array", "any"}]
+    with connection().cursor() as cursor:
+        for n, column in enumerate(indexed[:MAX_INDEXED_COLUMNS]):
+            # NULL sorts first ascending on both engines (SQLite's own order).
+            order = " NULLS FIRST" if vendor() == "postgresql" else ""
+            cursor.execute(
+                f"CREATE INDEX {quote(f'{name}#{n}')} ON {qualified(name)} "
+                f"({quote(column.column)}{order})"
+            )
+        if vendor() == "postgresql":
+            cursor.execute(
+                f"CREATE INDEX {quote(name + '#search')} ON {qualified(name)} USING gin (_search)"
+            )
+            cursor.execute(f"ANALYZE {qualified(name)}")
+            return
+        fts = quote(f"{name}#fts")
+        cursor.execute(
+            f"CREATE VIRTUAL TABLE {fts} USING fts5(_search, content={quote(name)}, "
+            "content_rowid='_id', tokenize=\"unicode61 remove_diacritics 0 tokenchars '~'\")"
+        )
+        cursor.execute(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
+        # Rows written later (CKAN's datastore_upsert) keep the index in step.
+        cursor.execute(
+            f"CREATE TRIGGER {quote(name + '#ai')} AFTER INSERT ON {quote(name)} BEGIN "
+            f"INSERT INTO {fts}(rowid, _search) VALUES (new._id, new._search); END"
+        )
+        cursor.execute(
+            f"CREATE TRIGGER {quote(name + '#ad')} AFTER DELETE ON {quote(name)} BEGIN "
+            f"INSERT INTO {fts}({fts}, rowid, _search) VALUES ('delete', old._id, old._search); END"
+        )
+        cursor.execute(
+            f"CREATE TRIGGER {quote(name + '#au')} AFTER UPDATE ON {quote(name)} BEGIN "
+            f"INSERT INTO {fts}({fts}, rowid, _search) VALUES ('delete', old._id, old._search); "
+            f"INSERT INTO {fts}(rowid, _search) VALUES (new._id, new._search); END"
+        )
+        cursor.execute(f"ANALYZE {quote(name)}")
+
+
+def drop_table(name: str) -> None:
+    with connection().cursor() as cursor:
+        if vendor() == "sqlite":
+            cursor.execute(f"DROP TABLE IF EXISTS {quote(name + '#fts')}")
+        cursor.execute(f"DROP TABLE IF EXISTS {qualified(name)}")
+
+
+def point_view(view: str, table: str | None, columns: Sequence[str]) -> None:
+    """Make the resource's view select from `table` (or remove it when None)."""
+    with connection().cursor() as cursor:
+        cursor.execute(f"DROP VIEW IF EXISTS {qualified(view)}")
+        if table is not None:
+            listed = ", ".join(quote(c) for c in columns)
+            cursor.execute(
+                f"CREATE VIEW {qualified(view)} AS SELECT {listed} FROM {qualified(table)}"
+            )
+
+
+# --- Time limits ---------------------------------------------------------------------------
+
+
+@contextmanager
+def time_limit(milliseconds: int) -> Iterator[None]:
+    """Stop the datastore queries run inside after `milliseconds`; raise QueryTimeout."""
+    conn = connection()
+    conn.ensure_connection()
+    if vendor() == "sqlite":
+        deadline = time.monotonic() + milliseconds / 1000
+        raw = conn.connection
+        # SQLite calls this every N virtual machine steps; true stops the query.
+        raw.set_progress_handler(lambda: time.monotonic() > deadline, 5000)
+        try:
+            yield
+        except OperationalError as error:
+            if "interrupted" in str(error):
+                raise QueryTimeout(_timeout_message(milliseconds)) from None
+            raise
+        finally:
+            raw.set_progress_handler(None, 0)
+        return
+    try:
+        with transaction.atomic(using=ALIAS):
+            with conn.cursor() as cursor:
+                cursor.execute(f"SET LOCAL statement_timeout = {int(milliseconds)}")
+            yield
+            with conn.cursor() as cursor:
+                cursor.execute("SET LOCAL statement_timeout TO DEFAULT")
+    except OperationalError as error:
+        if "statement timeout" in str(error):
+            raise QueryTimeout(_timeout_message(milliseconds)) from None
+        raise
+
+
+def _timeout_message(milliseconds: int) -> str:
+    return _(
+        "The query took longer than %(seconds)s seconds and was stopped. "
+        "Narrow it with filters, or ask for fewer rows."
+    ) % {"seconds": f"{milliseconds / 1000:g}"}
+
+
+def stored_value(kind: str, value: Any) -> Any:
+    """A cast Python value as this engine stores it (for filters and cursors)."""
+    return _stored_value(kind, vendor() == "postgresql")(value)

@@ -1,0 +1,42 @@
+"""Errors that tell the reader what was wrong and where, in their language."""
+
+from django.utils.translation import gettext_lazy as _
+
+# Frictionless type names as staff and developers read them.
+TYPE_NAMES = {
+    "string": _("text"),
+    "integer": _("whole number"),
+    "number": _("number"),
+    "boolean": _("true/false"),
+    "date": _("date (YYYY-MM-DD)"),
+    "time": _("time (HH:MM:SS)"),
+    "datetime": _("date and time (YYYY-MM-DDTHH:MM:SS)"),
+    "year": _("year"),
+    "geopoint": _("coordinates (longitude, latitude)"),
+}
+
+
+class DatastoreError(Exception):
+    """A request or a load the datastore refuses; `str()` is the reader's message."""
+
+    status = 400
+
+    def __init__(self, message: str, **where: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.where = where
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+class TableNotFound(DatastoreError):
+    status = 404
+
+
+class LoadError(DatastoreError):
+    """Rows that do not fit the table's schema; nothing was written."""
+
+
+class QueryTimeout(DatastoreError):
+    status = 400

@@ -1,0 +1,594 @@
+"""Reading datastore tables: rows with filters, full text, sorts and cursors; facets; aggregates.
+
+A request's parameters become a `RowQuery` (`parse`), checked against the
+table's columns and types before any SQL runs, so a bad parameter gets a
+message naming it. SQL is built from quoted column names and bound values
+only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+from frictionless import Field
+
+from machi.catalog import search as catalog_search
+from machi.catalog.models import Resource
+from machi.catalog.queries import visible_datasets
+from machi.datastore import engine
+from machi.datastore.engine import Column
+from machi.datastore.errors import TYPE_NAMES, DatastoreError, QueryTimeout, TableNotFound
+from machi.datastore.models import Table
+from machi.lib.search import All, Node, Token
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 10000
+FACET_LIMIT = 50
+MAX_FACET_LIMIT = 1000
+OPERATORS = ("eq", "ne", "in", "lt", "lte", "gt", "gte", "prefix", "isnull")
+RESERVED = {"q", "sort", "fields", "limit", "offset", "next", "version", "format", "api_key"}
+ROW_ID = Column("_id", "_id", "integer")
+ESTIMATE_SAMPLE = 20000  # rows counted to estimate a total that took too long
+_NUMERIC = {"integer", "number", "year"}
+_CURSOR_SALT = "machi.datastore.cursor"
+SQL = tuple[str, list[Any]]
+
+
+# --- Finding the table ---------------------------------------------------------------------
+
+
+def tables_for(user: Any) -> QuerySet[Table]:
+    """Tables of the datasets `user` may see."""
+    return Table.objects.filter(resource__dataset__in=visible_datasets(user)).select_related(
+        "resource", "version"
+    )
+
+
+def find_table(user: Any, resource_uid: Any, version: int | None = None) -> Table:
+    """The resource's newest loaded table (or a given version's), if `user` may see it."""
+    tables = tables_for(user).filter(resource__uid=resource_uid)
+    if version is not None:
+        tables = tables.filter(version__number=version)
+    table = tables.order_by("-version__number").first()
+    if table is None:
+        if version is not None and tables_for(user).filter(resource__uid=resource_uid).exists():
+            raise TableNotFound(_("This resource has no table for version %(v)d.") % {"v": version})
+        if Resource.objects.filter(uid=resource_uid, dataset__in=visible_datasets(user)).exists():
+            raise TableNotFound(_("This resource has no table (only tabular files are loaded)."))
+        raise TableNotFound(_("No resource has this ID."))
+    return table
+
+
+# --- Parsing a request ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filter:
+    column: Column
+    op: str
+    value: Any  # as stored: a value, a list (in) or a bool (isnull)
+
+
+@dataclass
+class RowQuery:
+    filters: list[Filter] = field(default_factory=list)
+    q: str = ""
+    sort: list[tuple[Column, bool]] = field(default_factory=list)  # (column, descending)
+    fields: list[Column] = field(default_factory=list)
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+    after: dict[str, Any] | None = None  # the decoded cursor
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.filters or self.q.strip())
+
+
+def columns_of(table: Table) -> dict[str, Column]:
+    return {"_id": ROW_ID, **{c.name: c for c in table.column_list}}
+
+
+def column_named(table: Table, name: str, parameter: str) -> Column:
+    column = columns_of(table).get(name)
+    if column is None:
+        raise DatastoreError(
+            _('%(parameter)s: the table has no column "%(name)s". Columns: %(columns)s')
+            % {
+                "parameter": parameter,
+                "name": name,
+                "columns": "、".join(c.name for c in table.column_list),
+            },
+            parameter=parameter,
+        )
+    return column
+
+
+def parse(table: Table, params: Mapping[str, Any]) -> RowQuery:
+    """A RowQuery from query-string parameters (a QueryDict or a plain mapping)."""
+    query = RowQuery()
+    getlist = params.getlist if hasattr(params, "getlist") else lambda k: [params[k]]
+    for key in params:
+        if (
+            key in RESERVED
+            or key.startswith("_")
+            and key.partition("__")[0] not in columns_of(table)
+        ):
+            continue  # reserved words, and _-prefixed options of other tools
+        for raw in getlist(key):
+            query.filters.append(_filter(table, key, raw))
+    query.q = str(params.get("q", "")).strip()
+    query.sort = _sort(table, str(params.get("sort", "")))
+    query.fields = _fields(table, str(params.get("fields", "")))
+    query.limit = bounded_integer(params.get("limit"), "limit", DEFAULT_LIMIT, 0, MAX_LIMIT)
+    query.offset = bounded_integer(params.get("offset"), "offset", 0, 0, None)
+    token = str(params.get("next", "")).strip()
+    if token:
+        query.after = _decode_cursor(table, query, token)
+    return query
+
+
+def positive_integer(raw: Any, name: str) -> int:
+    return bounded_integer(raw, name, 1, 1, None)
+
+
+def bounded_integer(raw: Any, name: str, default: int, low: int, high: int | None) -> int:
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(str(raw))
+    except ValueError:
+        raise DatastoreError(
+            _("%(name)s must be a whole number, not “%(value)s”.") % {"name": name, "value": raw},
+            parameter=name,
+        ) from None
+    if value < low or (high is not None and value > high):
+        message = (
+            _("%(name)s must be between %(low)d and %(high)d.")
+            if high is not None
+            else _("%(name)s must be %(low)d or more.")
+        )
+        raise DatastoreError(
+            message % {"name": name, "low": low, "high": high or 0}, parameter=name
+        )
+    return value
+
+
+def _filter(table: Table, key: str, raw: str) -> Filter:
+    name, _sep, op = key.rpartition("__")
+    if not _sep or op not in OPERATORS:
+        name, op = key, "eq"
+    column = column_named(table, name, key)
+    if op == "isnull":
+        flag = raw.strip().lower()
+        if flag not in {"true", "false", "1", "0"}:
+            raise DatastoreError(
+                _("%(key)s takes true or false, not “%(value)s”.") % {"key": key, "value": raw},
+                parameter=key,
+            )
+        return Filter(column, op, flag in {"true", "1"})
+    if op == "in":
+        return Filter(column, op, [cast_value(column, item, key) for item in _listed(raw)])
+    if op == "prefix":
+        if column.type != "string":
+            raise DatastoreError(
+                _("%(key)s: prefix works on text columns only.") % {"key": key}, parameter=key
+            )
+        return Filter(column, op, raw)
+    return Filter(column, op, cast_value(column, raw, key))
+
+
+def _listed(raw: str) -> list[str]:
+    # Datasette's convention: a JSON array, or values separated by commas.
+    if raw.strip().startswith("["):
+        try:
+            items = json.loads(raw)
+        except ValueError:
+            items = None
+        if isinstance(items, list):
+            return [str(item) for item in items]
+    return [item.strip() for item in raw.split(",")]
+
+
+_READERS: dict[str, Any] = {}
+
+
+def cast_value(column: Column, raw: Any, parameter: str) -> Any:
+    """A parameter's text as the column stores it; a clear error when it does not fit."""
+    reader = _READERS.get(column.type)
+    if reader is None:
+        kind = column.type if column.type in TYPE_NAMES else "string"
+        descriptor = {"name": "value", "type": kind}
+        reader = Field.from_descriptor(descriptor).create_cell_reader()
+        _READERS[column.type] = reader
+    value, notes = reader(raw)
+    if notes or value is None:
+        raise DatastoreError(
+            _("%(parameter)s: “%(value)s” is not a %(type)s (column “%(column)s”).")
+            % {
+                "parameter": parameter,
+                "value": raw,
+                "type": TYPE_NAMES.get(column.type, column.type),
+                "column": column.name,
+            },
+            parameter=parameter,
+        )
+    return engine.stored_value(column.type, value)
+
+
+def _sort(table: Table, raw: str) -> list[tuple[Column, bool]]:
+    """`-人口,名称` or CKAN's `人口 desc, 名称 asc`."""
+    keys = []
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        descending = part.startswith("-")
+        name = part.lstrip("-").strip()
+        words = name.rsplit(" ", 1)
+        if len(words) == 2 and words[1].lower() in {"asc", "desc"}:
+            name, descending = words[0].strip(), words[1].lower() == "desc"
+        keys.append((column_named(table, name, "sort"), descending))
+    return keys
+
+
+def _fields(table: Table, raw: str) -> list[Column]:
+    names = [n.strip() for n in raw.split(",") if n.strip()]
+    if not names:
+        return [ROW_ID, *table.column_list]
+    chosen = [column_named(table, name, "fields") for name in names]
+    return list(dict.fromkeys(chosen))
+
+
+# --- SQL -----------------------------------------------------------------------------------
+
+
+def ident(name: str) -> str:
+    # Doubling % keeps a column named "割合%" from reading as a parameter.
+    return engine.quote(name).replace("%", "%%")
+
+
+def _where(table: Table, query: RowQuery) -> SQL:
+    parts: list[str] = []
+    params: list[Any] = []
+    for f in query.filters:
+        sql, values = _condition(f)
+        parts.append(sql)
+        params += values
+    node = catalog_search.parse_query(query.q) if query.q else None
+    if node is not None:
+        sql, values = _text_match(table, node)
+        parts.append(sql)
+        params += values
+    return " AND ".join(parts) or "1=1", params
+
+
+def _condition(f: Filter) -> SQL:
+    column = ident(f.column.column)
+    comparisons = {"eq": "=", "ne": "<>", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
+    if f.op in comparisons:
+        if f.op == "ne":
+            return f"({column} <> %s OR {column} IS NULL)", [f.value]
+        return f"{column} {comparisons[f.op]} %s", [f.value]
+    if f.op == "in":
+        return f"{column} IN ({', '.join('%s' for _ in f.value)})", list(f.value)
+    if f.op == "isnull":
+        return f"{column} IS {'' if f.value else 'NOT '}NULL", []
+    # prefix: a range, which an index serves on both engines (binary/C collation).
+    if not f.value:
+        return f"{column} IS NOT NULL", []
+    upper = f.value[:-1] + chr(min(ord(f.value[-1]) + 1, 0x10FFFF))
+    return f"{column} >= %s AND {column} < %s", [f.value, upper]
+
+
+def _text_match(table: Table, node: Node) -> SQL:
+    if engine.vendor() == "postgresql":
+        return "_search @@ CAST(%s AS tsquery)", [_tsquery(node)]
+    fts = ident(f"{table.name}#fts")
+    return f"_id IN (SELECT rowid FROM {fts} WHERE {fts} MATCH %s)", [_fts5(node)]
+
+
+def _fts5(node: Node) -> str:
+    if isinstance(node, Token):
+        return '"' + node.text.replace('"', '""') + '"'
+    joiner = " AND " if isinstance(node, All) else " OR "
+    return "(" + joiner.join(_fts5(part) for part in node.parts) + ")"
+
+
+def _tsquery(node: Node) -> str:
+    if isinstance(node, Token):
+        return "'" + node.text.replace("\\", "\\\\").replace("'", "''") + "'"
+    joiner = " & " if isinstance(node, All) else " | "
+    return "(" + joiner.join(_tsquery(part) for part in node.parts) + ")"
+
+
+def _order(query: RowQuery) -> list[tuple[Column, bool]]:
+    """The sort keys with `_id` last, so every row has one place (keyset paging)."""
+    keys = [key for key in query.sort if key[0] is not ROW_ID and key[0].column != "_id"]
+    tie = next((d for c, d in query.sort if c.column == "_id"), keys[-1][1] if keys else False)
+    return [*keys, (ROW_ID, tie)]
+
+
+def _order_sql(keys: list[tuple[Column, bool]]) -> str:
+    # NULL is the smallest value on both engines (SQLite's own order).
+    postgres = engine.vendor() == "postgresql"
+    parts = []
+    for column, descending in keys:
+        direction = " DESC" if descending else ""
+        if postgres and column.column != "_id":
+            direction += " NULLS LAST" if descending else " NULLS FIRST"
+        parts.append(ident(column.column) + direction)
+    return ", ".join(parts)
+
+
+def _after(keys: list[tuple[Column, bool]], values: list[Any]) -> SQL:
+    """Rows after the cursor's row in `keys` order (NULL smallest)."""
+    (column, descending), rest = keys[0], keys[1:]
+    name, value = ident(column.column), values[0]
+    if not rest:
+        return f"{name} {'<' if descending else '>'} %s", [value]
+    tail_sql, tail_params = _after(rest, values[1:])
+    nullable = column.nulls > 0
+    if value is None:
+        if descending:
+            return f"({name} IS NULL AND {tail_sql})", tail_params
+        return f"({name} IS NOT NULL OR ({name} IS NULL AND {tail_sql}))", tail_params
+    beyond = f"{name} {'<' if descending else '>'} %s"
+    if descending and nullable:
+        beyond = f"({beyond} OR {name} IS NULL)"
+    return f"({beyond} OR ({name} = %s AND {tail_sql}))", [value, value, *tail_params]
+
+
+# --- Cursors -------------------------------------------------------------------------------
+
+
+def _signature(table: Table, query: RowQuery) -> str:
+    # A cursor belongs to one table and one filter/sort; reusing it elsewhere is an error.
+    shape = [
+        table.name,
+        [(f.column.name, f.op, f.value) for f in query.filters],
+        query.q,
+        [(c.name, d) for c, d in query.sort],
+    ]
+    return hashlib.sha256(json.dumps(shape, cls=DjangoJSONEncoder).encode()).hexdigest()[:16]
+
+
+def _encode_cursor(table: Table, query: RowQuery, values: list[Any]) -> str:
+    return signing.dumps(
+        {"s": _signature(table, query), "v": values},
+        salt=_CURSOR_SALT,
+        compress=True,
+        serializer=_CursorSerializer,
+    )
+
+
+class _CursorSerializer:
+    def dumps(self, obj: Any) -> bytes:
+        return json.dumps(obj, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
+
+    def loads(self, data: bytes) -> Any:
+        return json.loads(data)
+
+
+def _decode_cursor(table: Table, query: RowQuery, token: str) -> dict[str, Any]:
+    bad = DatastoreError(
+        _("next: this cursor is not valid for this query. Start again without next."),
+        parameter="next",
+    )
+    try:
+        data = signing.loads(token, salt=_CURSOR_SALT, serializer=_CursorSerializer)
+    except (signing.BadSignature, ValueError):
+        raise bad from None
+    keys = _order(query)
+    if data.get("s") != _signature(table, query) or len(data.get("v", [])) != len(keys):
+        raise bad
+    values = [
+        None if raw is None else cast_value(column, raw, "next")
+        for (column, _d), raw in zip(keys, data["v"], strict=True)
+    ]
+    return {"values": values}
+
+
+# --- Running queries -----------------------------------------------------------------------
+
+
+@dataclass
+class Page:
+    fields: list[Column]
+    records: list[dict[str, Any]]
+    total: int
+    total_exact: bool
+    next: str | None
+
+
+def rows(table: Table, query: RowQuery) -> Page:
+    keys = _order(query)
+    where, params = _where(table, query)
+    page_where, page_params = where, list(params)
+    if query.after is not None:
+        sql, values = _after(keys, query.after["values"])
+        page_where, page_params = f"({where}) AND {sql}", page_params + values
+    selected = _select_list(query.fields, keys)
+    sql = (
+        f"SELECT {selected} FROM {engine.qualified(table.name).replace('%', '%%')} "
+        f"WHERE {page_where} ORDER BY {_order_sql(keys)} LIMIT %s"
+    )
+    page_params.append(query.limit + 1)
+    if query.after is None and query.offset:
+        sql += " OFFSET %s"
+        page_params.append(query.offset)
+    with engine.time_limit(settings.DATASTORE_TIME_LIMIT_MS):
+        with engine.connection().cursor() as cursor:
+            cursor.execute(sql, page_params)
+            fetched = cursor.fetchall()
+    more = len(fetched) > query.limit
+    fetched = fetched[: query.limit]
+    width = len(query.fields)
+    records = [_record(query.fields, row[:width]) for row in fetched]
+    cursor_token = None
+    if more and fetched:
+        last = [present(c, v) for (c, _d), v in zip(keys, fetched[-1][width:], strict=True)]
+        cursor_token = _encode_cursor(table, query, _json_values(last))
+    total, exact = _total(table, query, where, params)
+    shown = query.offset + len(records) + (1 if more else 0)
+    return Page(
+        query.fields, records, max(total, shown) if not exact else total, exact, cursor_token
+    )
+
+
+def _select_list(fields: Sequence[Column], keys: list[tuple[Column, bool]]) -> str:
+    # The sort key values follow the fields, for the cursor of the last row.
+    return ", ".join(ident(c.column) for c in [*fields, *(c for c, _d in keys)])
+
+
+def _json_values(values: Sequence[Any]) -> list[Any]:
+    return json.loads(json.dumps(list(values), cls=DjangoJSONEncoder))
+
+
+def _record(fields: Sequence[Column], row: Sequence[Any]) -> dict[str, Any]:
+    return {c.name: present(c, v) for c, v in zip(fields, row, strict=True)}
+
+
+def present(column: Column, value: Any) -> Any:
+    """A stored value as the API shows it (SQLite keeps booleans as 0/1)."""
+    if value is None:
+        return None
+    if column.type == "boolean":
+        return bool(value)
+    if column.type in {"date", "time", "datetime"} and not isinstance(value, str):
+        return value.isoformat()
+    return value
+
+
+def _total(table: Table, query: RowQuery, where: str, params: list[Any]) -> tuple[int, bool]:
+    """Exact when cheap: unfiltered (kept per version) or countable within the count limit."""
+    if not query.filtered:
+        return table.row_count, True
+    if settings.DATASTORE_COUNT_TIME_LIMIT_MS <= 0:
+        return _estimated_total(table, where, params), False
+    source = engine.qualified(table.name).replace("%", "%%")
+    try:
+        with engine.time_limit(settings.DATASTORE_COUNT_TIME_LIMIT_MS):
+            with engine.connection().cursor() as cursor:
+                cursor.execute(f"SELECT count(*) FROM {source} WHERE {where}", params)
+                return cursor.fetchone()[0], True
+    except QueryTimeout:
+        return _estimated_total(table, where, params), False
+
+
+def _estimated_total(table: Table, where: str, params: list[Any]) -> int:
+    """The matches among the first rows, scaled to the table."""
+    sample = min(ESTIMATE_SAMPLE, table.row_count)
+    source = engine.qualified(table.name).replace("%", "%%")
+    with engine.time_limit(settings.DATASTORE_TIME_LIMIT_MS):
+        with engine.connection().cursor() as cursor:
+            cursor.execute(
+                f"SELECT count(*) FROM {source} WHERE _id <= %s AND ({where})", [sample, *params]
+            )
+            matched = cursor.fetchone()[0]
+    return round(matched * table.row_count / max(sample, 1))
+
+
+def facets(
+    table: Table, query: RowQuery, names: Sequence[str], limit: int = FACET_LIMIT
+) -> dict[str, list[dict[str, Any]]]:
+    """The most frequent values of each named column among the query's rows, with counts."""
+    columns = [column_named(table, name, "columns") for name in names]
+    where, params = _where(table, query)
+    source = engine.qualified(table.name).replace("%", "%%")
+    result = {}
+    with engine.time_limit(settings.DATASTORE_TIME_LIMIT_MS):
+        with engine.connection().cursor() as cursor:
+            for column in columns:
+                name = ident(column.column)
+                cursor.execute(
+                    f"SELECT {name}, count(*) AS n FROM {source} WHERE {where} "
+                    f"GROUP BY {name} ORDER BY n DESC, {name} LIMIT %s",
+                    [*params, limit],
+                )
+                result[column.name] = [
+                    {"value": present(column, value), "count": count}
+                    for value, count in cursor.fetchall()
+                ]
+    return result
+
+
+AGGREGATES = ("count", "sum", "avg", "min", "max")
+
+
+def aggregate(
+    table: Table, query: RowQuery, group_by: Sequence[str], metrics: Sequence[str]
+) -> dict[str, Any]:
+    """`count`, `sum:列`, `avg:列`, `min:列`, `max:列` over the query's rows, grouped."""
+    groups = [column_named(table, name, "group_by") for name in group_by]
+    selected, labels, presenters = [], [], []
+    for metric in metrics or ["count"]:
+        kind, _sep, name = metric.partition(":")
+        kind = kind.strip().lower()
+        if kind not in AGGREGATES:
+            raise DatastoreError(
+                _("metrics: “%(metric)s” is not one of %(names)s.")
+                % {"metric": metric, "names": ", ".join(AGGREGATES)},
+                parameter="metrics",
+            )
+        if kind == "count" and not name:
+            selected.append("count(*)")
+            labels.append("count")
+            presenters.append(None)
+            continue
+        column = column_named(table, name.strip(), "metrics")
+        if kind in {"sum", "avg"} and column.type not in _NUMERIC:
+            raise DatastoreError(
+                _("metrics: %(kind)s needs a number column; “%(column)s” is %(type)s.")
+                % {"kind": kind, "column": column.name, "type": TYPE_NAMES.get(column.type)},
+                parameter="metrics",
+            )
+        selected.append(f"{kind}({ident(column.column)})")
+        labels.append(f"{kind}:{column.name}")
+        presenters.append(column if kind in {"min", "max"} else None)
+    where, params = _where(table, query)
+    names = [ident(c.column) for c in groups]
+    sql = (
+        f"SELECT {', '.join([*names, *selected])} "
+        f"FROM {engine.qualified(table.name).replace('%', '%%')} WHERE {where}"
+    )
+    if names:
+        sql += f" GROUP BY {', '.join(names)} ORDER BY {', '.join(names)}"
+    sql += " LIMIT %s"
+    with engine.time_limit(settings.DATASTORE_TIME_LIMIT_MS):
+        with engine.connection().cursor() as cursor:
+            cursor.execute(sql, [*params, MAX_LIMIT])
+            fetched = cursor.fetchall()
+    results = []
+    for row in fetched:
+        item = {c.name: present(c, v) for c, v in zip(groups, row, strict=False)}
+        for label, presenter, value in zip(labels, presenters, row[len(groups) :], strict=True):
+            item[label] = present(presenter, value) if presenter else _number(value)
+        results.append(item)
+    return {"group_by": [c.name for c in groups], "metrics": labels, "results": results}
+
+
+def _number(value: Any) -> Any:
+    return float(value) if value is not None and not isinstance(value, int | float) else value
+
+
+def stream(table: Table, query: RowQuery) -> Iterator[tuple[Any, ...]]:
+    """Every row the query selects (no limit), in order, read in chunks: for exports."""
+    keys = _order(query)
+    where, params = _where(table, query)
+    selected = ", ".join(ident(c.column) for c in query.fields)
+    sql = (
+        f"SELECT {selected} FROM {engine.qualified(table.name).replace('%', '%%')} "
+        f"WHERE {where} ORDER BY {_order_sql(keys)}"
+    )
+    with engine.connection().chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while chunk := cursor.fetchmany(2000):
+            yield from chunk

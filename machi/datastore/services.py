@@ -1,0 +1,207 @@
+"""Every write to the datastore: load, replace and drop tables.
+
+A load builds a whole new table in one transaction of the datastore
+database, and only then records it (datastore.Table, in the main database)
+and points the resource's view at it. Readers keep the previous table until
+the new one is complete; a load that fails leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from frictionless import FrictionlessException, Schema
+
+from machi.audit import services as audit
+from machi.catalog import permissions
+from machi.catalog.models import Resource, ResourceVersion
+from machi.datastore import engine, sources
+from machi.datastore.errors import TYPE_NAMES, LoadError
+from machi.datastore.models import Table
+
+
+def load_table(
+    *,
+    actor: User,
+    version: ResourceVersion,
+    schema: dict[str, Any],
+    rows: Iterable[Sequence[Any]],
+    source: str = "",
+    first_line: int = 2,
+) -> Table:
+    """Load rows (cells in schema field order, text or Python values) as the version's table.
+
+    `source` and `first_line` (the file line of the first row) make error
+    messages point at the place in the file staff can open.
+    """
+    resource = version.resource
+    if not permissions.can_edit_dataset(actor, resource.dataset):
+        raise PermissionDenied(_("You cannot edit this dataset."))
+    schema = checked_schema(schema)
+    columns = engine.plan_columns(schema["fields"])
+    geo = engine.geo_columns(columns)
+    name = _unused_name(version)
+    cast = _cast_rows(schema, columns, rows, source=source, first_line=first_line)
+    with transaction.atomic(using=engine.ALIAS):
+        engine.ensure_schema()
+        engine.create_table(name, columns, geo=any(c.type == "geopoint" for c in columns))
+        nulls = [0] * len(columns)
+        count = engine.insert_rows(name, columns, cast, nulls)
+        engine.finish_table(name, columns)
+    columns = [replace(c, nulls=n) for c, n in zip(columns, nulls, strict=True)]
+    previous = Table.objects.filter(version=version).first()
+    try:
+        with transaction.atomic():
+            table, _created = Table.objects.update_or_create(
+                version=version,
+                defaults={
+                    "resource": resource,
+                    "name": name,
+                    "schema": schema,
+                    "columns": [c.as_json() for c in columns],
+                    "geo": geo,
+                    "row_count": count,
+                    "loaded": timezone.now(),
+                },
+            )
+            audit.record(
+                actor=actor,
+                action="update" if previous else "create",
+                obj=table,
+                department_id=resource.dataset.department_id,
+                changes={"rows": [previous.row_count if previous else None, count]},
+            )
+    except BaseException:
+        with transaction.atomic(using=engine.ALIAS):
+            engine.drop_table(name)
+        raise
+    _point_view(resource)
+    if previous is not None:
+        with transaction.atomic(using=engine.ALIAS):
+            engine.drop_table(previous.name)
+    return table
+
+
+def drop_table(*, actor: User, table: Table) -> None:
+    """Remove a version's table; the resource answers from its newest remaining one.
+
+    The table itself goes once the removal commits (signals.drop_removed_table),
+    as it does when its resource or dataset is deleted.
+    """
+    resource = table.resource
+    if not permissions.can_edit_dataset(actor, resource.dataset):
+        raise PermissionDenied(_("You cannot edit this dataset."))
+    with transaction.atomic():
+        audit.record_deleted(actor=actor, obj=table, department_id=resource.dataset.department_id)
+        table.delete()
+
+
+def forget_table(name: str, resource_uid: str) -> None:
+    """Drop a table no `Table` row lists any more, re-pointing its resource's view first."""
+    newest = Table.objects.filter(resource__uid=resource_uid).order_by("-version__number").first()
+    with transaction.atomic(using=engine.ALIAS):
+        if newest is None:
+            engine.point_view(resource_uid, None, [])
+        else:
+            engine.point_view(resource_uid, newest.name, engine.stored_columns(newest.column_list))
+        engine.drop_table(name)
+
+
+def checked_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """The descriptor, validated as a Frictionless Table Schema."""
+    try:
+        Schema.from_descriptor(schema)
+    except FrictionlessException as error:
+        raise LoadError(_("The table schema is not valid: %(error)s") % {"error": error}) from None
+    names = [field["name"] for field in schema["fields"]]
+    if len(set(names)) != len(names):
+        raise LoadError(_("The table schema names a column twice."))
+    return schema
+
+
+def _unused_name(version: ResourceVersion) -> str:
+    # A reload of the same version gets a new name, so the old table serves
+    # until the new one is recorded.
+    base = f"{version.resource.uid}@{version.number}"
+    name, n = base, 1
+    while Table.objects.filter(name=name).exists() or engine.table_exists(name):
+        n += 1
+        name = f"{base}~{n}"
+    return name
+
+
+def _point_view(resource: Resource) -> None:
+    """Make the resource's view select from its newest loaded version."""
+    newest = Table.objects.filter(resource=resource).order_by("-version__number").first()
+    if newest is not None:
+        with transaction.atomic(using=engine.ALIAS):
+            columns = engine.stored_columns(newest.column_list)
+            engine.point_view(str(resource.uid), newest.name, columns)
+
+
+def _cast_rows(
+    schema: dict[str, Any],
+    columns: Sequence[Any],
+    rows: Iterable[Sequence[Any]],
+    *,
+    source: str,
+    first_line: int,
+) -> Iterator[list[Any]]:
+    fields = Schema.from_descriptor(schema).fields
+    readers: list[Callable[[Any], tuple[Any, Any]]] = [f.create_cell_reader() for f in fields]
+    width = len(readers)
+    for offset, row in enumerate(rows):
+        line = first_line + offset
+        if len(row) != width:
+            raise LoadError(
+                _("%(source)s line %(line)d has %(found)d cells; the header has %(width)d.")
+                % {
+                    "source": source or _("the data"),
+                    "line": line,
+                    "found": len(row),
+                    "width": width,
+                },
+                line=line,
+            )
+        values = []
+        for read, field, cell in zip(readers, fields, row, strict=True):
+            value, notes = read(cell)
+            if notes:
+                raise LoadError(
+                    _cell_message(source, line, field, cell, notes), line=line, column=field.name
+                )
+            values.append(value)
+        yield values
+
+
+def _cell_message(source: str, line: int, field: Any, cell: Any, notes: dict[str, str]) -> str:
+    place = {"source": source or _("the data"), "line": line, "column": field.name, "value": cell}
+    if "type" in notes:
+        place["type"] = TYPE_NAMES.get(field.type, field.type)
+        return (
+            _('%(source)s line %(line)d, column "%(column)s": "%(value)s" is not a %(type)s.')
+            % place
+        )
+    if "required" in notes:
+        return _('%(source)s line %(line)d, column "%(column)s": a value is required.') % place
+    return _(
+        '%(source)s line %(line)d, column "%(column)s": "%(value)s" breaks a rule (%(rule)s).'
+    ) % {**place, "rule": ", ".join(notes)}
+
+
+def load_version_file(*, actor: User, version: ResourceVersion) -> Table:
+    """Load a version's CSV file as its table, with a schema guessed from the file."""
+    header, rows, stream = sources.open_rows(version)
+    with stream:
+        sample, rows = sources.sample_rows(rows)
+        schema = sources.infer_schema(header, sample)
+        return load_table(
+            actor=actor, version=version, schema=schema, rows=rows, source=version.filename
+        )

@@ -1,0 +1,178 @@
+"""Row queries through the API: filters, full text, sorts, fields, paging, totals."""
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from machi.datastore.models import Table
+
+pytestmark = pytest.mark.django_db(databases=["default", "datastore"])
+
+
+def rows(client: Client, table: Table, **params: Any) -> dict[str, Any]:
+    response = client.get(f"/api/v1/datastore/{table.resource.uid}/rows", params)
+    assert response.status_code == 200, response.content.decode()
+    return response.json()
+
+
+def names(result: dict[str, Any]) -> list[str]:
+    return [record["名称"] for record in result["records"]]
+
+
+def test_unfiltered_rows_come_typed_in_file_order(resident: Client, nurseries: Table) -> None:
+    result = rows(resident, nurseries)
+    assert result["total"] == 6 and result["total_exact"] is True
+    assert [f["name"] for f in result["fields"]][:3] == ["_id", "名称", "種別"]
+    first = result["records"][0]
+    assert first == {
+        "_id": 1,
+        "名称": "本駒込保育園",
+        "種別": "認可保育所",
+        "定員": 120,
+        "開設日": "1975-04-01",
+        "駐車場": True,
+        "緯度": 35.7301,
+        "経度": 139.7532,
+        "備考": None,
+    }
+    assert result["next"] is None
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"種別": "認可保育所"}, ["本駒込保育園", "湯島あおぞら保育園"]),
+        (
+            {"種別__ne": "認可保育所"},
+            ["千石こども園", "目白台保育室", "白山ひまわり幼稚園", "小石川学童クラブ"],
+        ),
+        ({"種別__in": "幼稚園,学童保育"}, ["白山ひまわり幼稚園", "小石川学童クラブ"]),
+        ({"種別__in": '["幼稚園"]'}, ["白山ひまわり幼稚園"]),
+        ({"定員__gte": "120"}, ["本駒込保育園", "千石こども園", "白山ひまわり幼稚園"]),
+        ({"定員__gt": "120"}, ["千石こども園", "白山ひまわり幼稚園"]),
+        ({"定員__lt": "40"}, ["目白台保育室"]),
+        ({"定員__lte": "40"}, ["目白台保育室", "小石川学童クラブ"]),
+        ({"開設日__gte": "2010-01-01"}, ["湯島あおぞら保育園", "千石こども園", "目白台保育室"]),
+        ({"名称__prefix": "白山"}, ["白山ひまわり幼稚園"]),
+        ({"開設日__isnull": "true"}, ["小石川学童クラブ"]),
+        ({"備考__isnull": "false"}, ["湯島あおぞら保育園", "目白台保育室", "小石川学童クラブ"]),
+        ({"駐車場": "true", "定員__lt": "150"}, ["本駒込保育園"]),
+        ({"_id__gt": "4"}, ["白山ひまわり幼稚園", "小石川学童クラブ"]),
+    ],
+)
+def test_filters(resident: Client, nurseries: Table, params: dict, expected: list) -> None:
+    result = rows(resident, nurseries, **params)
+    assert names(result) == expected
+    assert result["total"] == len(expected) and result["total_exact"] is True
+
+
+def test_full_text_uses_the_japanese_analyzer(resident: Client, nurseries: Table) -> None:
+    # 保育 is a part of 認可保育所, 保育園 and 学童保育; こども園 is not matched.
+    result = rows(resident, nurseries, q="保育")
+    assert "千石こども園" not in names(result)
+    assert set(names(result)) >= {"本駒込保育園", "目白台保育室", "小石川学童クラブ"}
+    assert names(rows(resident, nurseries, q="徒歩")) == ["湯島あおぞら保育園"]
+    assert names(rows(resident, nurseries, q="保育 定員", sort="_id")) == [
+        "目白台保育室",
+        "小石川学童クラブ",
+    ]
+
+
+def test_sort_on_several_columns_and_fields(resident: Client, nurseries: Table) -> None:
+    result = rows(resident, nurseries, sort="-駐車場,定員", fields="名称,定員")
+    assert [f["name"] for f in result["fields"]] == ["名称", "定員"]
+    assert result["records"][0] == {"名称": "本駒込保育園", "定員": 120}
+    assert names(result) == [
+        "本駒込保育園",
+        "千石こども園",
+        "白山ひまわり幼稚園",
+        "目白台保育室",
+        "小石川学童クラブ",
+        "湯島あおぞら保育園",
+    ]
+    ckan_style = rows(resident, nurseries, sort="駐車場 desc, 定員 asc", fields="名称,定員")
+    assert ckan_style["records"] == result["records"]
+
+
+def test_nulls_sort_first_ascending_on_both_engines(resident: Client, nurseries: Table) -> None:
+    assert names(rows(resident, nurseries, sort="開設日"))[0] == "小石川学童クラブ"
+    assert names(rows(resident, nurseries, sort="-開設日"))[-1] == "小石川学童クラブ"
+
+
+@pytest.mark.parametrize("sort", ["", "開設日", "-開設日", "-駐車場,定員", "備考,-名称"])
+def test_cursor_pages_through_every_row_once(resident: Client, nurseries: Table, sort: str) -> None:
+    expected = names(rows(resident, nurseries, sort=sort, limit=100))
+    seen, token = [], None
+    for _page in range(10):
+        params = {"sort": sort, "limit": 2, **({"next": token} if token else {})}
+        result = rows(resident, nurseries, **params)
+        seen += names(result)
+        token = result["next"]
+        if token is None:
+            break
+    assert seen == expected
+
+
+def test_offset_paging(resident: Client, nurseries: Table) -> None:
+    result = rows(resident, nurseries, limit=2, offset=4)
+    assert names(result) == ["白山ひまわり幼稚園", "小石川学童クラブ"]
+    assert result["total"] == 6
+
+
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [
+        ({"人口": "1"}, ["人口", "名称"]),
+        ({"定員": "たくさん"}, ["定員", "たくさん"]),
+        ({"開設日__gte": "令和"}, ["開設日"]),
+        ({"定員__isnull": "maybe"}, ["定員__isnull"]),
+        ({"種別__prefix": ""}, None),
+        ({"sort": "年齢"}, ["sort", "年齢"]),
+        ({"fields": "名称,住所"}, ["fields", "住所"]),
+        ({"limit": "10001"}, ["limit"]),
+        ({"limit": "abc"}, ["limit", "abc"]),
+        ({"offset": "-1"}, ["offset"]),
+        ({"next": "garbage"}, ["next"]),
+        ({"定員__prefix": "1"}, ["定員__prefix"]),
+    ],
+)
+def test_bad_parameters_get_400_naming_the_problem(
+    resident: Client, nurseries: Table, params: dict, words: list | None
+) -> None:
+    response = resident.get(f"/api/v1/datastore/{nurseries.resource.uid}/rows", params)
+    if words is None:
+        assert response.status_code == 200
+        return
+    assert response.status_code == 400, response.content.decode()
+    detail = response.json()["detail"]
+    for word in words:
+        assert word in detail
+
+
+def test_a_cursor_from_another_query_is_refused(resident: Client, nurseries: Table) -> None:
+    token = rows(resident, nurseries, limit=1, sort="定員")["next"]
+    response = resident.get(
+        f"/api/v1/datastore/{nurseries.resource.uid}/rows", {"next": token, "sort": "名称"}
+    )
+    assert response.status_code == 400
+    assert "next" in response.json()["detail"]
+
+
+def test_english_messages_on_request(resident: Client, nurseries: Table) -> None:
+    response = resident.get(
+        f"/api/v1/datastore/{nurseries.resource.uid}/rows",
+        {"定員": "many"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 400
+    assert "is not a whole number" in response.json()["detail"]
+
+
+def test_private_tables_are_not_found_by_residents(
+    resident: Client, load_csv: Any, kikaku: Any, client_for: Any, viewer: Any
+) -> None:
+    table = load_csv(kikaku, "draft", "a,b\n1,2\n", is_public=False)
+    url = f"/api/v1/datastore/{table.resource.uid}/rows"
+    assert resident.get(url).status_code == 404
+    assert client_for(viewer).get(url).status_code == 200

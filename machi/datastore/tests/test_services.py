@@ -1,0 +1,154 @@
+"""Loading, replacing and dropping tables; bad rows never half-write."""
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connections
+from django.test import Client
+
+from machi.audit.models import AuditEvent
+from machi.catalog import services as catalog
+from machi.datastore import engine, services
+from machi.datastore.errors import LoadError
+from machi.datastore.models import Table
+
+pytestmark = pytest.mark.django_db(databases=["default", "datastore"])
+
+SCHEMA = {
+    "fields": [
+        {"name": "名称", "type": "string"},
+        {"name": "人数", "type": "integer"},
+        {"name": "日付", "type": "date"},
+        {"name": "あり", "type": "boolean"},
+        {"name": "地点", "type": "geopoint"},
+        {"name": "時刻", "type": "time"},
+        {"name": "日時", "type": "datetime"},
+        {"name": "年", "type": "year"},
+        {"name": "率", "type": "number"},
+    ]
+}
+ROW = ["文京区役所", "12", "2024-04-01", "true", "139.7525, 35.7081", "09:30:00",
+       "2024-04-01T09:30:00", "2024", "0.25"]  # fmt: skip
+
+
+def names_in_datastore() -> set[str]:
+    with connections["datastore"].cursor() as cursor:
+        if engine.vendor() == "postgresql":
+            cursor.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'datastore'"
+            )
+        else:
+            cursor.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_every_type_is_stored_and_read_back(
+    resident: Client, site_admin: User, nurseries: Table
+) -> None:
+    version = nurseries.version
+    table = services.load_table(actor=site_admin, version=version, schema=SCHEMA, rows=[ROW])
+    record = resident.get(f"/api/v1/datastore/{version.resource.uid}/rows").json()["records"][0]
+    assert record == {
+        "_id": 1,
+        "名称": "文京区役所",
+        "人数": 12,
+        "日付": "2024-04-01",
+        "あり": True,
+        "地点": "139.7525, 35.7081",
+        "時刻": "09:30:00",
+        "日時": "2024-04-01T09:30:00",
+        "年": 2024,
+        "率": 0.25,
+    }
+    assert table.geo == {"lat": "_lat", "lon": "_lon"}
+    with connections["datastore"].cursor() as cursor:
+        cursor.execute(f"SELECT _lat, _lon FROM {engine.qualified(table.name)}")
+        assert cursor.fetchone() == (35.7081, 139.7525)
+
+
+def test_a_bad_cell_names_file_line_and_column_and_writes_nothing(
+    site_admin: User, nurseries: Table
+) -> None:
+    before = names_in_datastore()
+    rows = [ROW, ROW[:1] + ["十二"] + ROW[2:]]
+    with pytest.raises(LoadError) as caught:
+        services.load_table(
+            actor=site_admin, version=nurseries.version, schema=SCHEMA, rows=rows, source="a.csv"
+        )
+    message = str(caught.value)
+    assert "a.csv" in message and "3" in message and "人数" in message and "十二" in message
+    assert names_in_datastore() == before
+    nurseries.refresh_from_db()
+    assert nurseries.row_count == 6  # the previous table still serves
+
+
+def test_short_rows_and_bad_schemas_are_refused(site_admin: User, nurseries: Table) -> None:
+    with pytest.raises(LoadError, match="2"):
+        services.load_table(
+            actor=site_admin, version=nurseries.version, schema=SCHEMA, rows=[["x"]]
+        )
+    with pytest.raises(LoadError):
+        services.load_table(
+            actor=site_admin,
+            version=nurseries.version,
+            schema={"fields": [{"name": "a", "type": "nonsense"}]},
+            rows=[],
+        )
+
+
+def test_reload_replaces_the_table_and_drops_the_old_one(
+    site_admin: User, nurseries: Table
+) -> None:
+    old_name = nurseries.name
+    table = services.load_table(
+        actor=site_admin, version=nurseries.version, schema=SCHEMA, rows=[ROW, ROW]
+    )
+    assert table.pk == nurseries.pk and table.name != old_name and table.row_count == 2
+    assert old_name not in names_in_datastore()
+    assert AuditEvent.objects.filter(object_type="datastore.table", action="update").exists()
+
+
+def test_a_new_version_takes_over_and_the_old_stays_queryable(
+    resident: Client, site_admin: User, nurseries: Table, django_capture_on_commit_callbacks: Any
+) -> None:
+    resource = nurseries.resource
+    version = catalog.replace_resource(
+        actor=site_admin,
+        resource=resource,
+        upload=SimpleUploadedFile("v2.csv", "名称,定員\n新園,10\n".encode()),
+    )
+    services.load_version_file(actor=site_admin, version=version)
+    base = f"/api/v1/datastore/{resource.uid}"
+    assert resident.get(f"{base}/rows").json()["total"] == 1
+    assert resident.get(f"{base}/rows", {"version": 1}).json()["total"] == 6
+    assert resident.get(base).json()["versions"] == [1, 2]
+    with connections["datastore"].cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {engine.qualified(str(resource.uid))}")
+        assert cursor.fetchone()[0] == 1  # the resource's view follows the newest version
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.drop_table(actor=site_admin, table=Table.objects.get(version=version))
+    assert resident.get(f"{base}/rows").json()["total"] == 6
+    with connections["datastore"].cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {engine.qualified(str(resource.uid))}")
+        assert cursor.fetchone()[0] == 6
+
+
+def test_outsiders_cannot_load_or_drop(outsider: User, nurseries: Table) -> None:
+    with pytest.raises(PermissionDenied):
+        services.load_table(actor=outsider, version=nurseries.version, schema=SCHEMA, rows=[])
+    with pytest.raises(PermissionDenied):
+        services.drop_table(actor=outsider, table=nurseries)
+
+
+def test_deleting_the_dataset_drops_its_tables_and_view(
+    site_admin: User, nurseries: Table, django_capture_on_commit_callbacks: Any
+) -> None:
+    view = str(nurseries.resource.uid)
+    assert {nurseries.name, view} <= names_in_datastore()
+    with django_capture_on_commit_callbacks(execute=True):
+        catalog.delete_dataset(actor=site_admin, dataset=nurseries.resource.dataset)
+    assert not {nurseries.name, view} & names_in_datastore()

@@ -1,0 +1,65 @@
+"""The table view on a resource page."""
+
+from urllib.parse import urlsplit
+
+import pytest
+from django.test import Client
+
+from machi.datastore.models import Table
+
+pytestmark = pytest.mark.django_db(databases=["default", "datastore"])
+
+
+def page_url(table: Table) -> str:
+    return table.resource.get_absolute_url()
+
+
+def test_resource_page_shows_the_table_with_counts(resident: Client, nurseries: Table) -> None:
+    html = resident.get(page_url(nurseries)).content.decode()
+    assert 'id="table-heading"' in html
+    assert "本駒込保育園" in html and "小石川学童クラブ" in html
+    assert "1–6" in html and "6" in html
+
+
+def test_sort_links_toggle_and_announce_order(resident: Client, nurseries: Table) -> None:
+    html = resident.get(page_url(nurseries), {"sort": "-定員"}).content.decode()
+    assert 'aria-sort="descending"' in html
+    assert html.index("白山ひまわり幼稚園") < html.index("目白台保育室")
+
+
+def test_filter_form_redirects_to_api_style_parameters(resident: Client, nurseries: Table) -> None:
+    response = resident.get(
+        page_url(nurseries),
+        {"filter_column": "定員", "filter_op": "gte", "filter_value": "120", "q": ""},
+    )
+    assert response.status_code == 302
+    location = response["Location"]
+    html = resident.get(location).content.decode()
+    assert "千石こども園" in html and "目白台保育室" not in html
+    assert "定員 ≥ 120" in html  # the active filter, removable
+
+
+def test_the_page_shows_the_api_url_that_returns_the_same_rows(
+    resident: Client, nurseries: Table
+) -> None:
+    response = resident.get(page_url(nurseries), {"q": "保育", "size": "20", "sort": "定員"})
+    api_url = response.context["table"]["api_url"]
+    parts = urlsplit(api_url)
+    data = resident.get(f"{parts.path}?{parts.query}").json()
+    shown = response.context["table"]["rows"]
+    assert [r["名称"] for r in data["records"]] == [row[0] for row in shown]
+    assert "curl" in response.content.decode()
+
+
+def test_bad_filters_are_explained_on_the_page(resident: Client, nurseries: Table) -> None:
+    html = resident.get(page_url(nurseries), {"定員": "たくさん"}).content.decode()
+    assert 'role="alert"' in html and "たくさん" in html
+
+
+def test_picked_columns_and_pages(resident: Client, nurseries: Table) -> None:
+    response = resident.get(page_url(nurseries), {"pick": ["名称", "定員"]})
+    assert response.status_code == 302
+    html = resident.get(response["Location"]).content.decode()
+    assert "認可保育所" not in html  # 種別 is not shown
+    second = resident.get(page_url(nurseries), {"size": "20", "page": "2"})
+    assert second.context["table"]["rows"] == []
