@@ -468,7 +468,7 @@ class Catalog:
             Resource,
             ResourceVersion,
         )
-        from machi.catalog.search import search_document
+        from machi.catalog.search import bump_version, search_document
 
         drafts = [self._draft(self.size + i) for i in range(count)]
         # What index_dataset stores, computed by the same function. Analyzed before the
@@ -528,6 +528,8 @@ class Catalog:
                 DatasetFacets(dataset=dataset, **facets)
                 for dataset, (_, facets) in zip(datasets, documents, strict=True)
             )
+            # As every index write does: search caches key on the version.
+            bump_version()
 
     def _draft(self, index: int) -> Draft:
         from machi.catalog.models import Dataset, Frequency

@@ -408,9 +408,9 @@ class RowidOneToOneField(models.OneToOneField):
 class DatasetFacets(models.Model):
     """What a search needs of each hit besides its rank, in one narrow row.
 
-    Kept beside DatasetSearch by catalog.search.index_dataset. Narrow on
-    purpose: a search joins thousands of hits to these rows, and the token
-    rows are too wide to read that often (catalog.queries).
+    Kept beside DatasetSearch by catalog.search.index_dataset. Each process
+    reads them once per SearchVersion into catalog.search.FacetIndex, whose
+    bitmaps filter and count every search.
     """
 
     dataset = RowidOneToOneField(

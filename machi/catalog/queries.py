@@ -1,39 +1,37 @@
 """Reads of the catalog worth naming: the search shared by the site, the API and CKAN.
 
-A search reads its hits once, as plain rows: the full-text match (narrowed in
-SQL by the filters and by what the user may see) joined to each hit's narrow
-DatasetFacets row. Counting facets and sorting then happen on those rows in
-Python at C speed, so a query costs one index lookup however many facets it
-shows. Browsing the whole public catalog (no query, no filter) is answered
-from SQL, with its facet counts cached per catalog version.
+A search reads only (score, id) of its matches from SQL. What the user may
+see, the filters and the facet counts are operations on sets of dataset ids
+held in memory per catalog version (catalog.search.FacetIndex): the match is
+limited to the allowed ids before it is scored, and counting a facet value
+is one intersection, however many hits there are. Browsing the whole public
+catalog (no query, no filter) lists from SQL, with the index's facet counts.
 """
 
-from collections import Counter
-from collections.abc import Iterable
+import heapq
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from operator import itemgetter
-from typing import Any
+from itertools import compress, islice
 
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 
 from machi.accounts.models import Department
 from machi.accounts.permissions import User, department_ids, is_site_admin
-from machi.catalog.models import Category, Dataset, DatasetFacets, License, Resource
+from machi.catalog.models import Category, Dataset, License, Resource
 from machi.catalog.search import (
     FACET_FIELDS,
+    FacetIndex,
     backend,
-    current_version,
+    facet_index,
     facet_key,
     parse_query,
 )
-from machi.lib.search import SQL, Node
+from machi.lib.search import Node, bitmap, flags
 
 PAGE_SIZE = 20
 FACET_LIMIT = 30
 SORTS = {"relevance", "modified", "title"}
-CATALOG_SIZE = "\x00size"  # kept among the cached facet counts
 
 
 @dataclass
@@ -90,106 +88,49 @@ def with_resources(datasets: QuerySet[Dataset]) -> QuerySet[Dataset]:
     )
 
 
-# A hit row: (dataset id, score, DatasetFacets.keys, the column it is sorted on).
-Row = tuple[int, float, str, Any]
-# Sorted as text: ISO timestamps order correctly, and the driver skips
-# turning thousands of them into datetimes.
-_SORT_COLUMNS = {
-    "relevance": "f.dataset_id",
-    "modified": "CAST(f.modified AS TEXT)",
-    "title": "f.title",
-}
-
-
-# A filter that keeps more of the catalog than this is cheaper to check on
-# the matched rows than to intersect in SQL (a query rarely matches more).
-PUSHDOWN_SHARE = 0.2
-
-
-def _pushed_down(filters: dict[str, set[str]], text_query: bool) -> str | None:
-    """The filter field to apply in SQL: the most selective, if selective enough."""
-    if not filters:
-        return None
-    counts = _public_catalog_facets()
-    kept = {
-        name: sum(counts[facet_key(name, v)] for v in values) for name, values in filters.items()
-    }
-    name = min(kept, key=kept.__getitem__)
-    if text_query and kept[name] > PUSHDOWN_SHARE * counts[CATALOG_SIZE]:
-        return None
-    return name
-
-
-def _filtered_ids(name: str, values: set[str]) -> SQL:
-    """SQL selecting the datasets with any of these values in one facet field."""
-    # Straight from the link tables: joining catalog_dataset would only slow it.
-    ids: QuerySet[Any] = {
-        "category": lambda: Dataset.categories.through.objects.filter(
-            category__slug__in=values
-        ).values("dataset_id"),
-        "tag": lambda: Dataset.tags.through.objects.filter(tag__name__in=values).values(
-            "dataset_id"
-        ),
-        "department": lambda: Dataset.objects.filter(department__slug__in=values).values("id"),
-        "format": lambda: Resource.objects.filter(current__format__in=values).values("dataset_id"),
-        "license": lambda: Dataset.objects.filter(license__slug__in=values).values("id"),
-    }[name]()
-    sql, params = ids.query.sql_with_params()
-    return sql, list(params)
-
-
-def _passing(rows: list[Row], filters: dict[str, set[str]]) -> list[Row]:
-    """Rows whose facet keys satisfy every filter (a field's values are alternatives)."""
-    for name, values in filters.items():
-        needles = [f"\n{facet_key(name, value)}\n" for value in values]
-        if len(needles) == 1:
-            needle = needles[0]
-            rows = [row for row in rows if needle in row[2]]
-        else:
-            rows = [row for row in rows if any(n in row[2] for n in needles)]
-    return rows
-
-
-def _visibility(user: User | None) -> SQL:
-    """SQL condition on DatasetFacets (as f) for what the user may see."""
+def _visible(index: FacetIndex, user: User | None) -> int:
+    """visible_datasets as a set of ids, as the search rows have it."""
     if user is not None and is_site_admin(user):
-        return "1 = 1", []
-    departments = sorted(department_ids(user)) if user is not None else []
-    if not departments:
-        return "f.is_public", []
-    marks = ", ".join(["%s"] * len(departments))
-    return f"(f.is_public OR f.department_id IN ({marks}))", list(departments)
+        return index.everything
+    visible = index.public
+    for department_id in department_ids(user) if user is not None else ():
+        visible |= index.by_department.get(department_id, 0)
+    return visible
 
 
-def _hits(
-    query: Node | None, filters: dict[str, set[str]], user: User | None, sort: str
-) -> list[Row]:
-    """Every dataset the user may see that matches the query and passes the filters."""
-    # The most selective filter narrows the SQL; the others are checked on the
-    # rows' facet keys, which is cheaper than intersecting id sets in SQL.
-    rest = dict(filters)
-    within = None
-    name = _pushed_down(filters, text_query=query is not None)
-    if name is not None:
-        within = _filtered_ids(name, rest.pop(name))
-    visible, params = _visibility(user)
-    order = _SORT_COLUMNS[sort]
-    if query is not None:
-        match_sql, match_params = backend().match_sql(query, within)
-        sql = (
-            f"SELECT f.dataset_id, m.score, f.keys, {order} FROM ({match_sql}) m "
-            f"JOIN catalog_datasetfacets f ON f.dataset_id = m.id WHERE {visible}"
-        )
-        params = [*match_params, *params]
-    else:
-        sql = f"SELECT f.dataset_id, 0.0, f.keys, {order} FROM catalog_datasetfacets f "
-        sql += f"WHERE {visible}"
-        if within is not None:
-            sql += f" AND f.dataset_id IN ({within[0]})"
-            params = [*params, *within[1]]
+def _allowed(index: FacetIndex, filters: dict[str, set[str]], user: User | None) -> int:
+    """What the user may see that passes every filter (a field's values are alternatives)."""
+    allowed = _visible(index, user)
+    for name, values in filters.items():
+        either = 0
+        for value in values:
+            either |= index.by_key.get(facet_key(name, value), 0)
+        allowed &= either
+    return allowed
+
+
+# A match: (score, dataset id); sorted descending, the best score comes first
+# and ties go to the newest dataset id.
+Match = tuple[float, int]
+
+
+def _matches(query: Node, allowed: bytes, scored: bool) -> list[Match]:
+    match_sql, params = backend().match_sql(query, allowed, scored=scored)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return _passing(cursor.fetchall(), rest)
+        cursor.execute(match_sql, params)
+        return cursor.fetchall()
+
+
+def _page_ids(
+    index: FacetIndex, hits: int, matches: list[Match], sort: str, offset: int, limit: int
+) -> list[int]:
+    if sort == "relevance":
+        return [dataset_id for _, dataset_id in heapq.nlargest(offset + limit, matches)[offset:]]
+    # The catalog in this order, skipping what is not a hit: a page of common
+    # hits is found after a few steps, the rarest after one pass in C.
+    order = index.newest_first if sort == "modified" else index.by_title
+    in_hits = flags(hits, index.size)
+    return list(islice(compress(order, map(in_hits.__getitem__, order)), offset, offset + limit))
 
 
 def _labels() -> dict[str, dict[str, str]]:
@@ -200,7 +141,7 @@ def _labels() -> dict[str, dict[str, str]]:
     }
 
 
-def _facet_values(counts: Counter[str]) -> dict[str, list[FacetValue]]:
+def _facet_values(counts: Mapping[str, int]) -> dict[str, list[FacetValue]]:
     labels = _labels()
     facets: dict[str, list[FacetValue]] = {name: [] for name in FACET_FIELDS}
     for key, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
@@ -211,24 +152,9 @@ def _facet_values(counts: Counter[str]) -> dict[str, list[FacetValue]]:
     return facets
 
 
-def _count_keys(texts: Iterable[str]) -> Counter[str]:
-    # One split of all the hits' keys at once is much faster than per hit.
-    counts = Counter("".join(texts).split("\n"))
-    counts.pop("", None)
-    return counts
-
-
-def _public_catalog_facets() -> Counter[str]:
-    """Facet counts of the whole public catalog, cached until any dataset changes."""
-    key = f"catalog-facets:{current_version()}"
-    counts = cache.get(key)
-    if counts is None:
-        rows = DatasetFacets.objects.filter(is_public=True).values_list("keys", flat=True)
-        counts = _count_keys(rows.iterator(chunk_size=5000))
-        # The public catalog's size, beside the facet counts it is compared with.
-        counts[CATALOG_SIZE] = DatasetFacets.objects.filter(is_public=True).count()
-        cache.set(key, counts, timeout=3600)
-    return counts
+def _facet_counts(index: FacetIndex, hits: int) -> dict[str, int]:
+    counts = {key: (ids & hits).bit_count() for key, ids in index.by_key.items()}
+    return {key: count for key, count in counts.items() if count}
 
 
 def _page(ids: list[int]) -> list[Dataset]:
@@ -261,22 +187,24 @@ def search_datasets(
         return SearchResult(
             count=public.count(),
             datasets=list(with_resources(public.order_by(*order))[offset : offset + page_size]),
-            facets=_facet_values(_public_catalog_facets()) if facets else {},
+            facets=_facet_values(facet_index().public_counts) if facets else {},
             page=page,
             page_size=page_size,
             sort=sort,
         )
 
-    rows = _hits(query, active, user, sort)
-    # Two stable sorts on one column each: ties go to the newest dataset id
-    # (the oldest for titles, which read A to Z).
-    newest_first = sort != "title"
-    rows.sort(key=itemgetter(0), reverse=newest_first)
-    rows.sort(key=itemgetter(1 if sort == "relevance" else 3), reverse=newest_first)
+    index = facet_index()
+    allowed = _allowed(index, active, user)
+    matches: list[Match] = []
+    if query is None:
+        hits = allowed
+    else:
+        matches = _matches(query, flags(allowed, index.size), scored=sort == "relevance")
+        hits = bitmap((dataset_id for _, dataset_id in matches), index.size)
     return SearchResult(
-        count=len(rows),
-        datasets=_page([row[0] for row in rows[offset : offset + page_size]]),
-        facets=_facet_values(_count_keys(row[2] for row in rows)) if facets else {},
+        count=hits.bit_count(),
+        datasets=_page(_page_ids(index, hits, matches, sort, offset, page_size)),
+        facets=_facet_values(_facet_counts(index, hits)) if facets else {},
         page=page,
         page_size=page_size,
         sort=sort,

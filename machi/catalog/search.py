@@ -1,10 +1,16 @@
 """Japanese search over the catalog: what gets indexed and how queries expand.
 
 Indexing and query parsing both use machi.lib.japanese; the engine-specific
-index and SQL live in machi.lib.search.
+index and SQL live in machi.lib.search. The facet rows are also held in
+memory as sets of dataset ids (FacetIndex), one per catalog version.
 """
 
+import uuid
+from array import array
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from operator import itemgetter
 
 from django.core.cache import cache
 from django.db import connection
@@ -22,7 +28,7 @@ from machi.catalog.models import (
     SynonymSet,
 )
 from machi.lib import japanese
-from machi.lib.search import All, Any, Fields, Node, Token, backend_for, simplify
+from machi.lib.search import All, Any, Fields, Node, Token, backend_for, bitmap, simplify
 
 FIELDS = Fields(
     table="catalog_datasetsearch",
@@ -139,11 +145,103 @@ def index_dataset(dataset: Dataset) -> None:
 def bump_version() -> None:
     """Note a change to the search rows (every index write and every dataset deletion)."""
     # The row is made by migration 0004; an update is atomic on both engines.
-    SearchVersion.objects.filter(pk=1).update(number=F("number") + 1)
+    if not SearchVersion.objects.filter(pk=1).update(number=F("number") + 1):
+        # Only a flushed database (transactional tests) lacks it; without it
+        # the version would never change and caches would go stale.
+        SearchVersion.objects.create(pk=1, number=1)
 
 
 def current_version() -> int:
     return SearchVersion.objects.filter(pk=1).values_list("number", flat=True).first() or 0
+
+
+@dataclass(frozen=True)
+class FacetIndex:
+    """The DatasetFacets rows of one catalog version as sets of dataset ids.
+
+    Each set is an int bitmap (machi.lib.search.bitmap): a search combines
+    filters and permissions and counts facets with a few operations on whole
+    sets, instead of reading and splitting every hit's keys.
+    """
+
+    size: int  # one more than the highest dataset id
+    everything: int
+    public: int
+    by_department: dict[int, int]  # DatasetFacets.department_id -> its datasets
+    by_key: dict[str, int]  # facet key -> the datasets that have it
+    public_counts: Counter[str]  # facet counts of the public catalog
+    # Dataset ids in sort order, as arrays: a third of the memory of lists
+    # of ints, and nothing for the garbage collector to walk.
+    newest_first: "array[int]"  # by modified, newest first; ties: highest id first
+    by_title: "array[int]"  # by title, A to Z; ties: lowest id first
+
+
+_index: tuple[str | None, FacetIndex] | None = None  # (cache token, index) of this process
+
+
+def facet_index() -> FacetIndex:
+    """The FacetIndex of the current catalog version, built once per process.
+
+    It stays in process memory: reading megabytes of bitmaps from the shared
+    cache on every search would cost more than it saves. The cache holds a
+    token per version, the same for every process, and the index is used
+    only while its token is there, so clearing the cache drops it too.
+    Inside a transaction the version may yet be rolled back and its number
+    reused by another write, so an index read there is never kept.
+    """
+    global _index
+    if connection.in_atomic_block:
+        return _build_facet_index()
+    key = f"facet-index:{current_version()}"
+    token = cache.get(key)
+    if token is None:
+        # The first process to get here names this version's index for all.
+        cache.add(key, uuid.uuid4().hex, timeout=None)
+        token = cache.get(key)
+    kept = _index  # read once: another thread may replace it meanwhile
+    if kept is None or kept[0] != token:
+        kept = _index = (token, _build_facet_index())
+    return kept[1]
+
+
+def _build_facet_index() -> FacetIndex:
+    with connection.cursor() as cursor:
+        # Sorted as text: ISO timestamps order correctly, and the driver
+        # skips turning every one of them into a datetime.
+        cursor.execute(
+            "SELECT dataset_id, is_public, department_id, keys, CAST(modified AS TEXT), title "
+            "FROM catalog_datasetfacets ORDER BY dataset_id"
+        )
+        rows = cursor.fetchall()
+    size = (rows[-1][0] if rows else 0) + 1
+    public: list[int] = []
+    by_department: defaultdict[int, list[int]] = defaultdict(list)
+    by_key: defaultdict[str, list[int]] = defaultdict(list)
+    for dataset_id, is_public, department_id, keys, _, _ in rows:
+        if is_public:
+            public.append(dataset_id)
+        by_department[department_id].append(dataset_id)
+        for key in keys.split("\n"):
+            by_key[key].append(dataset_id)
+    by_key.pop("", None)  # from the newlines that open and close each keys text
+    key_sets = {key: bitmap(ids, size) for key, ids in by_key.items()}
+    public_set = bitmap(public, size)
+    return FacetIndex(
+        size=size,
+        everything=bitmap((row[0] for row in rows), size),
+        public=public_set,
+        by_department={d: bitmap(ids, size) for d, ids in by_department.items()},
+        by_key=key_sets,
+        public_counts=Counter(
+            {key: n for key, ids in key_sets.items() if (n := (ids & public_set).bit_count())}
+        ),
+        # Stable sorts of the rows in id order: ties go to the highest id
+        # newest first (the rows reversed), to the lowest A to Z.
+        newest_first=array(
+            "q", (row[0] for row in sorted(reversed(rows), key=itemgetter(4), reverse=True))
+        ),
+        by_title=array("q", (row[0] for row in sorted(rows, key=itemgetter(5)))),
+    )
 
 
 Phrase = tuple[str, ...]

@@ -475,4 +475,10 @@ def delete_vocabulary(*, actor: User, obj: Category | License | Tag | Any) -> No
     if not permissions.can_edit_vocabulary(actor):
         raise PermissionDenied(_("Only site administrators can change shared lists."))
     audit.record_deleted(actor=actor, obj=obj)
+    # Datasets that carried a tag or category lose it: their facets change too.
+    affected = (
+        list(obj.datasets.select_related("department")) if isinstance(obj, Tag | Category) else []
+    )
     obj.delete()
+    for dataset in affected:
+        index_dataset(dataset)

@@ -1,12 +1,17 @@
 """The search examples of the foundation issue, on whichever database runs the suite."""
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
+from django.core.cache import cache
+from django.db import transaction
 
 from machi.accounts.models import Department
-from machi.catalog.models import Dataset, GlossaryEntry, SynonymSet
+from machi.catalog import services
+from machi.catalog.models import Dataset, GlossaryEntry, SynonymSet, Tag
 from machi.catalog.queries import Filters, search_datasets
+from machi.catalog.search import facet_index
 
 pytestmark = pytest.mark.django_db
 
@@ -145,6 +150,31 @@ def test_filters_narrow_a_query(catalog: dict[str, Dataset]) -> None:
     assert names("", category=["bousai"]) == ["hinanjo"]
 
 
+def test_filters_combine_values_of_a_field_with_or_and_fields_with_and(
+    catalog: dict[str, Dataset],
+) -> None:
+    tags = ["防災/救命", "子育て・教育"]
+    assert sorted(names("一覧", department=["bousai", "kikaku"], tag=tags)) == ["aed", "hoikuen"]
+    assert names("一覧", department=["bousai"], tag=tags) == ["aed"]
+    assert names("", tag=["no such tag"]) == []
+
+
+def test_counts_follow_what_the_user_may_see(
+    catalog: dict[str, Dataset],
+    kikaku: Department,
+    make_dataset: Callable[..., Dataset],
+    editor,  # type: ignore[no-untyped-def]
+) -> None:
+    make_dataset(kikaku, "draft", "保育園の空き状況", is_public=False, tags=["子育て・教育"])
+
+    def counts(user) -> tuple[int, dict[str, int]]:  # type: ignore[no-untyped-def]
+        result = search_datasets(filters=Filters(tag=["子育て・教育"]), user=user)
+        return result.count, {f.value: f.count for f in result.facets["department"]}
+
+    assert counts(None) == (1, {"kikaku": 1})
+    assert counts(editor) == (2, {"kikaku": 2})
+
+
 def test_sort_by_title_and_by_update(catalog: dict[str, Dataset]) -> None:
     by_title = [d.title for d in search_datasets(sort="title").datasets]
     assert by_title == sorted(by_title)
@@ -208,3 +238,38 @@ def test_a_query_sorts_by_update_and_title_too(
     assert [d.name for d in newest] == ["park-2", "park-1", "park-0"]
     by_title = search_datasets(q="公園", sort="title", user=site_admin).datasets
     assert [d.name for d in by_title] == ["park-1", "park-2", "park-0"]  # ア, イ, ウ
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_facet_index_is_kept_per_catalog_version(
+    kikaku: Department,
+    make_dataset: Callable[..., Dataset],
+    site_admin,  # type: ignore[no-untyped-def]
+) -> None:
+    park = make_dataset(kikaku, "park", "公園一覧", tags=["公園"])
+    kept = facet_index()
+    assert facet_index() is kept
+    assert names("公園", tag=["公園"]) == ["park"]
+
+    services.update_dataset(actor=site_admin, dataset=park, tags=["みどり"])
+    assert facet_index() is not kept
+    assert names("公園", tag=["公園"]) == []
+    assert names("", tag=["みどり"]) == ["park"]
+    services.update_dataset(actor=site_admin, dataset=park, is_public=False)
+    assert names("公園") == []
+
+    kept = facet_index()
+    cache.clear()
+    assert facet_index() is not kept
+    # A version read inside a transaction may be rolled back and reused.
+    with transaction.atomic():
+        assert facet_index() is not facet_index()
+
+
+def test_deleting_a_tag_takes_it_out_of_filters_and_facets(
+    catalog: dict[str, Dataset], site_admin: Any
+) -> None:
+    tag = Tag.objects.get(name="防災/避難所")
+    services.delete_vocabulary(actor=site_admin, obj=tag)
+    assert names("", tag=["防災/避難所"]) == []
+    assert "防災/避難所" not in {f.value for f in search_datasets(q="").facets["tag"]}
