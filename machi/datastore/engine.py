@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import itertools
 import json
 import time
 import unicodedata
@@ -377,21 +378,37 @@ def point_view(view: str, table: str | None, columns: Sequence[str]) -> None:
 
 
 @contextmanager
-def time_limit(milliseconds: int) -> Iterator[None]:
-    """Stop the datastore queries run inside after `milliseconds`; raise QueryTimeout."""
+def time_limit(milliseconds: int, steps: int | None = None) -> Iterator[None]:
+    """Stop the datastore queries run inside after `milliseconds`; raise QueryTimeout.
+
+    On SQLite, `steps` also bounds the work (virtual machine instructions, the
+    same whatever the machine's load) and raises OverBudget: for trying a plan
+    that is fast when it works and giving up on it early when it does not.
+    """
     conn = connection()
     conn.ensure_connection()
     if vendor() == "sqlite":
         deadline = time.monotonic() + milliseconds / 1000
+        ticks = itertools.count(1)
+        limit = None if steps is None else max(1, steps // _TICK)
+        over = {"budget": False}
+
+        def stop() -> bool:  # SQLite calls this every _TICK steps; true stops the query
+            if limit is not None and next(ticks) > limit:
+                over["budget"] = True
+                return True
+            return time.monotonic() > deadline
+
         raw = conn.connection
-        # SQLite calls this every N virtual machine steps; true stops the query.
-        raw.set_progress_handler(lambda: time.monotonic() > deadline, 5000)
+        raw.set_progress_handler(stop, _TICK)
         try:
             yield
         except OperationalError as error:
-            if "interrupted" in str(error):
-                raise QueryTimeout(_timeout_message(milliseconds)) from None
-            raise
+            if "interrupted" not in str(error):
+                raise
+            if over["budget"]:
+                raise OverBudget from None
+            raise QueryTimeout(_timeout_message(milliseconds)) from None
         finally:
             raw.set_progress_handler(None, 0)
         return
@@ -406,6 +423,13 @@ def time_limit(milliseconds: int) -> Iterator[None]:
         if "statement timeout" in str(error):
             raise QueryTimeout(_timeout_message(milliseconds)) from None
         raise
+
+
+_TICK = 1000
+
+
+class OverBudget(Exception):
+    """A query stopped by its step budget (time_limit's `steps`)."""
 
 
 def _timeout_message(milliseconds: int) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
@@ -248,6 +248,9 @@ def _fields(table: Table, raw: str) -> list[Column]:
 
 
 # --- SQL -----------------------------------------------------------------------------------
+#
+# The table is always `t`; on SQLite a full-text query joins the FTS5 index as `f`, whose
+# rowid is the row's _id, so pages in _id order and counts can come from the index alone.
 
 
 def ident(name: str) -> str:
@@ -255,28 +258,61 @@ def ident(name: str) -> str:
     return engine.quote(name).replace("%", "%%")
 
 
-def _where(table: Table, query: RowQuery) -> SQL:
+def ref(column: Column, rowid: str = "t._id") -> str:
+    """A column in SQL: `t."名称"`, and `_id` as the selection's row id."""
+    return rowid if column.column == "_id" else f"t.{ident(column.column)}"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The rows a query selects, as SQL: FROM, WHERE, parameters, and the row id."""
+
+    source: str
+    where: str
+    params: list[Any]
+    rowid: str = "t._id"
+    text_only: str | None = None  # SQLite: the FTS5 match alone, when it is the only condition
+
+    def sql(self, select: str, extra: str = "") -> str:
+        where = f"({self.where}) AND {extra}" if extra else self.where
+        return f"SELECT {select} FROM {self.source} WHERE {where}"
+
+
+def selection(table: Table, query: RowQuery, index: Filter | None | bool = True) -> Selection:
+    """The query as SQL. On SQLite `index` says which filters may use an index:
+    all (True), none (False: `+t.col`), or only the one given."""
     parts: list[str] = []
     params: list[Any] = []
     for f in query.filters:
-        sql, values = _condition(f)
+        unindexed = engine.vendor() == "sqlite" and index is not True and index is not f
+        sql, values = _condition(f, unindexed)
         parts.append(sql)
         params += values
+    source = f"{engine.qualified(table.name).replace('%', '%%')} AS t"
     node = catalog_search.parse_query(query.q) if query.q else None
-    if node is not None:
-        sql, values = _text_match(table, node)
-        parts.append(sql)
-        params += values
-    return " AND ".join(parts) or "1=1", params
+    if node is None:
+        return Selection(source, " AND ".join(parts) or "1=1", params)
+    if engine.vendor() == "postgresql":
+        parts.append("t._search @@ CAST(%s AS tsquery)")
+        return Selection(source, " AND ".join(parts), [*params, _tsquery(node)])
+    fts = ident(f"{table.name}#fts")
+    match = [_fts5(node)]
+    return Selection(
+        f"{source} JOIN {fts} AS f ON f.rowid = t._id",
+        " AND ".join(["f._search MATCH %s", *parts]),
+        [*match, *params],
+        rowid="f.rowid",
+        text_only=None if parts else f"SELECT count(*) FROM {fts} AS f WHERE f._search MATCH %s",
+    )
 
 
-def _condition(f: Filter) -> SQL:
-    column = ident(f.column.column)
-    comparisons = {"eq": "=", "ne": "<>", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
+def _condition(f: Filter, unindexed: bool = False) -> SQL:
+    column = ("+" if unindexed else "") + ref(f.column)
+    comparisons = {"eq": "=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
     if f.op in comparisons:
-        if f.op == "ne":
-            return f"({column} <> %s OR {column} IS NULL)", [f.value]
         return f"{column} {comparisons[f.op]} %s", [f.value]
+    if f.op == "ne":
+        return f"({column} <> %s OR {column} IS NULL)", [f.value]
     if f.op == "in":
         return f"{column} IN ({', '.join('%s' for _ in f.value)})", list(f.value)
     if f.op == "isnull":
@@ -286,13 +322,6 @@ def _condition(f: Filter) -> SQL:
         return f"{column} IS NOT NULL", []
     upper = f.value[:-1] + chr(min(ord(f.value[-1]) + 1, 0x10FFFF))
     return f"{column} >= %s AND {column} < %s", [f.value, upper]
-
-
-def _text_match(table: Table, node: Node) -> SQL:
-    if engine.vendor() == "postgresql":
-        return "_search @@ CAST(%s AS tsquery)", [_tsquery(node)]
-    fts = ident(f"{table.name}#fts")
-    return f"_id IN (SELECT rowid FROM {fts} WHERE {fts} MATCH %s)", [_fts5(node)]
 
 
 def _fts5(node: Node) -> str:
@@ -316,7 +345,7 @@ def _order(query: RowQuery) -> list[tuple[Column, bool]]:
     return [*keys, (ROW_ID, tie)]
 
 
-def _order_sql(keys: list[tuple[Column, bool]]) -> str:
+def _order_sql(keys: list[tuple[Column, bool]], rowid: str) -> str:
     # NULL is the smallest value on both engines (SQLite's own order).
     postgres = engine.vendor() == "postgresql"
     parts = []
@@ -324,17 +353,17 @@ def _order_sql(keys: list[tuple[Column, bool]]) -> str:
         direction = " DESC" if descending else ""
         if postgres and column.column != "_id":
             direction += " NULLS LAST" if descending else " NULLS FIRST"
-        parts.append(ident(column.column) + direction)
+        parts.append(ref(column, rowid) + direction)
     return ", ".join(parts)
 
 
-def _after(keys: list[tuple[Column, bool]], values: list[Any]) -> SQL:
+def _after(keys: list[tuple[Column, bool]], values: list[Any], rowid: str) -> SQL:
     """Rows after the cursor's row in `keys` order (NULL smallest)."""
     (column, descending), rest = keys[0], keys[1:]
-    name, value = ident(column.column), values[0]
+    name, value = ref(column, rowid), values[0]
     if not rest:
         return f"{name} {'<' if descending else '>'} %s", [value]
-    tail_sql, tail_params = _after(rest, values[1:])
+    tail_sql, tail_params = _after(rest, values[1:], rowid)
     nullable = column.nulls > 0
     if value is None:
         if descending:
@@ -408,26 +437,33 @@ class Page:
     next: str | None
 
 
+# SQLite's planner knows how many rows an equality finds on average, not how many a
+# range or a particular value finds (no STAT4 here). machi counts each filter's matches
+# among the first rows (through that filter's index: about a millisecond) and plans
+# from that: see _sqlite_plan.
+WALK_ROWS = 20_000  # rows a page may walk in sort order to find its matches
+WINDOW_ROWS = 50_000  # matches a page may sort and count at once
+COUNT_ROWS_PER_MS = 1_000  # index entries an exact count visits per millisecond (measured)
+# Work (SQLite virtual machine steps) a walk in sort order may take before the page is
+# found the other way (the estimate that chose the walk may be off).
+INDEX_ORDER_BUDGET = 300_000
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How SQLite finds a filtered page, chosen from the filters' matches in a sample."""
+
+    walk: bool  # walk the sort order (an index, or _id) checking every filter
+    driver: Filter | None  # otherwise the filter whose index finds the rows
+    matches: int  # the query's matches, estimated from the sample
+    exact: bool  # the sample was the whole table
+    driver_rows: int  # rows the driver's index holds for it, estimated
+
+
 def rows(table: Table, query: RowQuery) -> Page:
     keys = _order(query)
-    where, params = _where(table, query)
-    page_where, page_params = where, list(params)
-    if query.after is not None:
-        sql, values = _after(keys, query.after["values"])
-        page_where, page_params = f"({where}) AND {sql}", page_params + values
-    selected = _select_list(query.fields, keys)
-    sql = (
-        f"SELECT {selected} FROM {engine.qualified(table.name).replace('%', '%%')} "
-        f"WHERE {page_where} ORDER BY {_order_sql(keys)} LIMIT %s"
-    )
-    page_params.append(query.limit + 1)
-    if query.after is None and query.offset:
-        sql += " OFFSET %s"
-        page_params.append(query.offset)
-    with engine.time_limit(settings.DATASTORE_TIME_LIMIT_MS):
-        with engine.connection().cursor() as cursor:
-            cursor.execute(sql, page_params)
-            fetched = cursor.fetchall()
+    plan = _sqlite_plan(table, query) if _planned(query) else None
+    fetched, counted = _page(table, query, keys, plan)
     more = len(fetched) > query.limit
     fetched = fetched[: query.limit]
     width = len(query.fields)
@@ -436,16 +472,111 @@ def rows(table: Table, query: RowQuery) -> Page:
     if more and fetched:
         last = [present(c, v) for (c, _d), v in zip(keys, fetched[-1][width:], strict=True)]
         cursor_token = _encode_cursor(table, query, _json_values(last))
-    total, exact = _total(table, query, where, params)
+    total, exact = (counted, True) if counted is not None else _total(table, query, plan)
+    # An estimate is never below what the reader has already been shown.
     shown = query.offset + len(records) + (1 if more else 0)
-    return Page(
-        query.fields, records, max(total, shown) if not exact else total, exact, cursor_token
+    total = total if exact else max(total, shown)
+    return Page(query.fields, records, total, exact, cursor_token)
+
+
+def _planned(query: RowQuery) -> bool:
+    return engine.vendor() == "sqlite" and bool(query.filters) and not query.q
+
+
+def _sqlite_plan(table: Table, query: RowQuery) -> Plan:
+    sample = min(ESTIMATE_SAMPLE, table.row_count)
+    scale = table.row_count / max(sample, 1)
+    with engine.time_limit(settings.DATASTORE_TIME_LIMIT_MS):
+        matched = _sample_count(table, query, None, sample)
+        by_filter = {}
+        if len(query.filters) > 1:
+            by_filter = {id(f): _sample_count(table, query, f, sample) for f in query.filters}
+    driver = min(query.filters, key=lambda f: by_filter.get(id(f), matched))
+    rows_to_find = query.limit + 1 + (query.offset if query.after is None else 0)
+    walk = matched > 0 and rows_to_find * sample / matched <= WALK_ROWS
+    return Plan(
+        walk=walk,
+        driver=driver,
+        matches=round(matched * scale),
+        exact=sample >= table.row_count,
+        driver_rows=round(by_filter.get(id(driver), matched) * scale),
     )
 
 
-def _select_list(fields: Sequence[Column], keys: list[tuple[Column, bool]]) -> str:
-    # The sort key values follow the fields, for the cursor of the last row.
-    return ", ".join(ident(c.column) for c in [*fields, *(c for c, _d in keys)])
+def _sample_count(table: Table, query: RowQuery, only: Filter | None, sample: int) -> int:
+    """Matches among the first `sample` rows (of one filter alone, when `only` is given).
+
+    With `_id <=`, an index on an equality's column finds them directly: its
+    entries are ordered by value, then row id.
+    """
+    if only is not None:
+        query = replace(query, filters=[only])
+    chosen = selection(table, query)
+    with engine.connection().cursor() as cursor:
+        cursor.execute(chosen.sql("count(*)", f"{chosen.rowid} <= %s"), [*chosen.params, sample])
+        return cursor.fetchone()[0]
+
+
+def _page(
+    table: Table, query: RowQuery, keys: list[tuple[Column, bool]], plan: Plan | None
+) -> tuple[list[tuple], int | None]:
+    """The page's rows (one more than the limit, to know whether another follows), and
+    the total when the query that found them could count it too."""
+    if plan is not None and plan.walk:
+        try:
+            with engine.time_limit(settings.DATASTORE_TIME_LIMIT_MS, INDEX_ORDER_BUDGET):
+                return _fetch(table, query, keys, index=False)
+        except engine.OverBudget:
+            pass
+    index: Filter | bool = plan.driver if plan is not None and plan.driver else True
+    # Sorting the matches anyway, the same query counts them (a window over all).
+    count = plan is not None and plan.matches <= WINDOW_ROWS and query.after is None
+    with engine.time_limit(settings.DATASTORE_TIME_LIMIT_MS):
+        return _fetch(table, query, keys, index=index, count=count)
+
+
+def _fetch(
+    table: Table,
+    query: RowQuery,
+    keys: list[tuple[Column, bool]],
+    index: Filter | bool = True,
+    count: bool = False,
+) -> tuple[list[tuple], int | None]:
+    chosen = selection(table, query, index)
+    extra, params = "", list(chosen.params)
+    offset = query.offset if query.after is None else 0
+    if query.after is not None:
+        extra, values = _after(keys, query.after["values"], chosen.rowid)
+        params += values
+    elif offset and _dense_unfiltered(table, query, keys):
+        # Row ids run 1..n without gaps: the page starts at a known id, no rows skipped.
+        first = offset if not keys[0][1] else table.row_count - offset + 1
+        extra, params, offset = f"t._id {'<' if keys[0][1] else '>'} %s", [first], 0
+    columns = [ref(c, chosen.rowid) for c in [*query.fields, *(c for c, _d in keys)]]
+    if count:
+        columns.append("count(*) OVER ()")
+    sql = chosen.sql(", ".join(columns), extra)
+    sql += f" ORDER BY {_order_sql(keys, chosen.rowid)} LIMIT %s"
+    params.append(query.limit + 1)
+    if offset:
+        sql += " OFFSET %s"
+        params.append(offset)
+    with engine.connection().cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall()
+    if not count:
+        return fetched, None
+    if not fetched:  # no rows: the total is 0, unless an offset went past the end
+        return fetched, 0 if not offset else None
+    return [row[:-1] for row in fetched], fetched[0][-1]
+
+
+def _dense_unfiltered(table: Table, query: RowQuery, keys: list[tuple[Column, bool]]) -> bool:
+    if query.filtered or len(keys) != 1:
+        return False
+    with engine.connection().cursor() as cursor:
+        cursor.execute(f"SELECT max(_id) FROM {engine.qualified(table.name).replace('%', '%%')}")
+        return cursor.fetchone()[0] == table.row_count
 
 
 def _json_values(values: Sequence[Any]) -> list[Any]:
@@ -467,32 +598,40 @@ def present(column: Column, value: Any) -> Any:
     return value
 
 
-def _total(table: Table, query: RowQuery, where: str, params: list[Any]) -> tuple[int, bool]:
-    """Exact when cheap: unfiltered (kept per version) or countable within the count limit."""
+def _total(table: Table, query: RowQuery, plan: Plan | None) -> tuple[int, bool]:
+    """Exact when cheap: unfiltered (kept per version), a sample that was the whole table,
+    or countable within the count limit; estimated otherwise, and marked so."""
     if not query.filtered:
         return table.row_count, True
-    if settings.DATASTORE_COUNT_TIME_LIMIT_MS <= 0:
-        return _estimated_total(table, where, params), False
-    source = engine.qualified(table.name).replace("%", "%%")
-    try:
-        with engine.time_limit(settings.DATASTORE_COUNT_TIME_LIMIT_MS):
-            with engine.connection().cursor() as cursor:
-                cursor.execute(f"SELECT count(*) FROM {source} WHERE {where}", params)
-                return cursor.fetchone()[0], True
-    except QueryTimeout:
-        return _estimated_total(table, where, params), False
+    if plan is not None:
+        if plan.exact:
+            return plan.matches, True
+        # Counting visits every row the driving index holds: skip what cannot fit.
+        affordable = plan.driver_rows <= settings.DATASTORE_COUNT_TIME_LIMIT_MS * COUNT_ROWS_PER_MS
+        if not affordable:
+            return plan.matches, False
+    chosen = selection(table, query, plan.driver if plan is not None else True)
+    if settings.DATASTORE_COUNT_TIME_LIMIT_MS > 0:
+        try:
+            with engine.time_limit(settings.DATASTORE_COUNT_TIME_LIMIT_MS):
+                with engine.connection().cursor() as cursor:
+                    if chosen.text_only:  # the full-text index counts alone
+                        cursor.execute(chosen.text_only, chosen.params)
+                    else:
+                        cursor.execute(chosen.sql("count(*)"), chosen.params)
+                    return cursor.fetchone()[0], True
+        except QueryTimeout:
+            pass
+    if plan is not None:
+        return plan.matches, False
+    return _estimated_total(table, query), False
 
 
-def _estimated_total(table: Table, where: str, params: list[Any]) -> int:
+def _estimated_total(table: Table, query: RowQuery) -> int:
     """The matches among the first rows, scaled to the table."""
     sample = min(ESTIMATE_SAMPLE, table.row_count)
-    source = engine.qualified(table.name).replace("%", "%%")
     with engine.time_limit(settings.DATASTORE_TIME_LIMIT_MS):
-        with engine.connection().cursor() as cursor:
-            cursor.execute(
-                f"SELECT count(*) FROM {source} WHERE _id <= %s AND ({where})", [sample, *params]
-            )
-            matched = cursor.fetchone()[0]
+        matched = _sample_count(table, query, None, sample)
     return round(matched * table.row_count / max(sample, 1))
 
 
@@ -501,17 +640,16 @@ def facets(
 ) -> dict[str, list[dict[str, Any]]]:
     """The most frequent values of each named column among the query's rows, with counts."""
     columns = [column_named(table, name, "columns") for name in names]
-    where, params = _where(table, query)
-    source = engine.qualified(table.name).replace("%", "%%")
+    chosen = selection(table, query)
     result = {}
     with engine.time_limit(settings.DATASTORE_TIME_LIMIT_MS):
         with engine.connection().cursor() as cursor:
             for column in columns:
-                name = ident(column.column)
+                name = ref(column, chosen.rowid)
                 cursor.execute(
-                    f"SELECT {name}, count(*) AS n FROM {source} WHERE {where} "
-                    f"GROUP BY {name} ORDER BY n DESC, {name} LIMIT %s",
-                    [*params, limit],
+                    chosen.sql(f"{name}, count(*) AS n")
+                    + f" GROUP BY {name} ORDER BY n DESC, {name} LIMIT %s",
+                    [*chosen.params, limit],
                 )
                 result[column.name] = [
                     {"value": present(column, value), "count": count}
@@ -528,6 +666,7 @@ def aggregate(
 ) -> dict[str, Any]:
     """`count`, `sum:列`, `avg:列`, `min:列`, `max:列` over the query's rows, grouped."""
     groups = [column_named(table, name, "group_by") for name in group_by]
+    chosen = selection(table, query)
     selected, labels, presenters = [], [], []
     for metric in metrics or ["count"]:
         kind, _sep, name = metric.partition(":")
@@ -550,21 +689,17 @@ def aggregate(
                 % {"kind": kind, "column": column.name, "type": TYPE_NAMES.get(column.type)},
                 parameter="metrics",
             )
-        selected.append(f"{kind}({ident(column.column)})")
+        selected.append(f"{kind}({ref(column, chosen.rowid)})")
         labels.append(f"{kind}:{column.name}")
         presenters.append(column if kind in {"min", "max"} else None)
-    where, params = _where(table, query)
-    names = [ident(c.column) for c in groups]
-    sql = (
-        f"SELECT {', '.join([*names, *selected])} "
-        f"FROM {engine.qualified(table.name).replace('%', '%%')} WHERE {where}"
-    )
+    names = [ref(c, chosen.rowid) for c in groups]
+    sql = chosen.sql(", ".join([*names, *selected]))
     if names:
         sql += f" GROUP BY {', '.join(names)} ORDER BY {', '.join(names)}"
     sql += " LIMIT %s"
     with engine.time_limit(settings.DATASTORE_TIME_LIMIT_MS):
         with engine.connection().cursor() as cursor:
-            cursor.execute(sql, [*params, MAX_LIMIT])
+            cursor.execute(sql, [*chosen.params, MAX_LIMIT])
             fetched = cursor.fetchall()
     results = []
     for row in fetched:
@@ -582,13 +717,10 @@ def _number(value: Any) -> Any:
 def stream(table: Table, query: RowQuery) -> Iterator[tuple[Any, ...]]:
     """Every row the query selects (no limit), in order, read in chunks: for exports."""
     keys = _order(query)
-    where, params = _where(table, query)
-    selected = ", ".join(ident(c.column) for c in query.fields)
-    sql = (
-        f"SELECT {selected} FROM {engine.qualified(table.name).replace('%', '%%')} "
-        f"WHERE {where} ORDER BY {_order_sql(keys)}"
-    )
+    chosen = selection(table, query)
+    select = ", ".join(ref(c, chosen.rowid) for c in query.fields)
+    sql = chosen.sql(select) + f" ORDER BY {_order_sql(keys, chosen.rowid)}"
     with engine.connection().chunked_cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, chosen.params)
         while chunk := cursor.fetchmany(2000):
             yield from chunk
