@@ -7,10 +7,11 @@ from django.http import HttpRequest
 from machi.accounts.models import Role
 from machi.accounts.permissions import can_view_audit_log, department_ids, is_site_admin
 from machi.audit.models import AuditEvent
+from machi.lib.admin import ReadOnlyAdmin
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """Read-only: staff admins browse and filter; nobody changes or deletes."""
 
     list_display = ["at", "actor_name", "action", "object_type", "object_repr"]
@@ -30,12 +31,3 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self.has_module_permission(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -9,10 +9,11 @@ from django.utils.translation import ngettext
 from machi.accounts.permissions import is_site_admin
 from machi.developers import services
 from machi.developers.models import ApiKey
+from machi.lib.admin import ReadOnlyAdmin
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(ReadOnlyAdmin):
     """Read-only list for the site administrator, who may revoke keys."""
 
     list_display = ["prefix", "name", "owner", "created", "last_used", "revoked"]
@@ -28,15 +29,6 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return is_site_admin(request.user)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.action(description=_("Revoke the selected keys"))
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
