@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.http import Http404, HttpRequest
+from django.urls import reverse
 from ninja import Query, Router, Schema
 
 from machi.catalog import permissions
@@ -42,6 +43,12 @@ def _resource(request: HttpRequest, resource: Resource) -> dict[str, Any]:
         "encoding": version.encoding if version else "",
         "version": version.number if version else None,
         "modified": resource.modified,
+        # Rows of tabular resources, queryable one by one (machi.datastore).
+        "datastore": (
+            request.build_absolute_uri(reverse("api:table_rows", args=[resource.uid]))
+            if getattr(resource, "tables_loaded", 0)
+            else None
+        ),
     }
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from itertools import compress, islice
 
 from django.db import connection
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from machi.accounts.models import Department
 from machi.accounts.permissions import User, department_ids, is_site_admin
@@ -84,7 +84,13 @@ def with_resources(datasets: QuerySet[Dataset]) -> QuerySet[Dataset]:
     return datasets.select_related("department", "license").prefetch_related(
         "tags",
         "categories",
-        Prefetch("resources", queryset=Resource.objects.select_related("current")),
+        # tables: rows loaded into the datastore (machi.datastore.Table), for its API URL.
+        Prefetch(
+            "resources",
+            queryset=Resource.objects.select_related("current").annotate(
+                tables_loaded=Count("tables")
+            ),
+        ),
     )
 
 

@@ -1,7 +1,7 @@
 import datetime
 import uuid
 
-from ninja import Schema
+from ninja import Field, Schema
 
 
 class DepartmentOut(Schema):
@@ -22,6 +22,9 @@ class ResourceOut(Schema):
     encoding: str
     version: int | None
     modified: datetime.datetime
+    datastore: str | None = Field(
+        None, description="URL of the rows API when the resource's table is loaded, else null."
+    )
 
 
 class LicenseOut(Schema):

@@ -303,3 +303,14 @@ def test_estimated_full_text_totals_are_close(resident: Client, generated: Any) 
         page = rows(resident, table, q="公園", limit=1)
     assert page["total_exact"] is False
     assert page["total"] == pytest.approx(sum("公園" in r["名称"] for r in records), rel=0.1)
+
+
+def test_the_dataset_api_links_each_loaded_resource_to_its_rows(
+    resident: Client, nurseries: Table, make_dataset: Any, kikaku: Any
+) -> None:
+    make_dataset(kikaku, "pdf-only", "PDFだけ")
+    resource = resident.get("/api/v1/datasets/nurseries").json()["resources"][0]
+    assert resource["datastore"].endswith(f"/api/v1/datastore/{nurseries.resource.uid}/rows")
+    assert resident.get(resource["datastore"]).json()["total"] == 6
+    listed = resident.get("/api/v1/datasets", {"q": "nurseries"}).json()
+    assert any(r["datastore"] for d in listed["results"] for r in d["resources"])
