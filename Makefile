@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test lint bench-search clean
+.PHONY: run test lint bench-search bench-datastore clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ lint: $(VENV)/.installed-test
 
 bench-search: $(VENV)/.installed-test
 	$(BIN)/python bench/search.py
+
+# Needs wrk (apt-get install wrk); installs Datasette in var/bench-venv, never in .venv.
+bench-datastore: $(VENV)/.installed-test
+	$(BIN)/python bench/datastore.py
 
 clean:
 	rm -rf $(VENV) var test-results
