@@ -87,9 +87,7 @@ def big(load_csv: Callable[..., Table], kikaku: Department) -> Table:
     return load_csv(kikaku, "big", "\n".join(lines) + "\n")
 
 
-def test_totals_past_the_count_limit_are_estimated_and_marked(
-    resident: Client, big: Table
-) -> None:
+def test_totals_past_the_count_limit_are_estimated_and_marked(resident: Client, big: Table) -> None:
     exact = get(resident, big, "rows", 区分="偶数", limit=1)
     assert (exact["total"], exact["total_exact"]) == (15000, True)
     with override_settings(DATASTORE_COUNT_TIME_LIMIT_MS=0):
@@ -100,10 +98,7 @@ def test_totals_past_the_count_limit_are_estimated_and_marked(
     assert (unfiltered["total"], unfiltered["total_exact"]) == (30000, True)
 
 
-BOMB = (
-    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) "
-    "SELECT count(*) FROM n"
-)
+BOMB = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n"
 
 
 def test_a_query_over_the_time_limit_is_stopped_and_the_next_one_runs(big: Table) -> None:

@@ -31,8 +31,6 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 "Demo loaded: {datasets} datasets, {departments} departments, {news} news, "
                 "{showcases} showcases, {tables} datastore tables. "
-                "Staff sign-in: admin (see docs/configuration.md).".format(
-                    **counts
-                )
+                "Staff sign-in: admin (see docs/configuration.md).".format(**counts)
             )
         )
