@@ -21,14 +21,9 @@ from machi.catalog.queries import (
     with_resources,
 )
 from machi.datastore import views as datastore_views
+from machi.lib import files
 
 PREVIEW_ROWS = 20
-_PREVIEW_ENCODINGS = {
-    "UTF-8 (BOM)": "utf-8-sig",
-    "UTF-8": "utf-8",
-    "Shift_JIS": "cp932",
-    "EUC-JP": "euc_jp",
-}
 
 
 def _page_number(request: HttpRequest) -> int:
@@ -147,7 +142,7 @@ def _preview(version: ResourceVersion | None) -> tuple[list[str], list[list[str]
     """First rows of a CSV upload, decoded with the encoding found at upload."""
     if version is None or not version.file or version.format not in {"CSV", "TSV"}:
         return None
-    codec = _PREVIEW_ENCODINGS.get(version.encoding, "utf-8")
+    codec = files.codec_for(version.encoding)
     with version.file.open("rb") as raw:
         text = io.TextIOWrapper(raw, encoding=codec, errors="replace", newline="")
         reader = csv.reader(text, delimiter="\t" if version.format == "TSV" else ",")

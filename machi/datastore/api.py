@@ -12,7 +12,7 @@ import datetime
 import uuid
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, QueryDict
 from ninja import Field, Router, Schema
 
 from machi.datastore import http, queries
@@ -69,15 +69,18 @@ def _fields(columns: list[Any]) -> list[dict[str, str]]:
     return [{"name": c.name, "type": c.type} for c in columns]
 
 
-def _table(request: HttpRequest, resource_id: uuid.UUID, version: str | None) -> Table:
-    number = queries.positive_integer(version, "version") if version else None
-    return queries.find_table(request.user, resource_id, number)
+def _filters(request: HttpRequest, *options: str) -> QueryDict:
+    """The request's parameters less a route's own options, for queries.parse."""
+    params = request.GET.copy()
+    for name in options:
+        params.pop(name, None)
+    return params
 
 
 @router.get("/datastore/{uuid:resource_id}", response=TableOut, summary="Describe a table")
 @http.table_read
 def table_info(request: HttpRequest, resource_id: uuid.UUID, version: str | None = None) -> Any:
-    table = _table(request, resource_id, version)
+    table = http.table_for(request, resource_id)  # found once, by @table_read
     versions = (
         Table.objects.filter(resource=table.resource)
         .order_by("version__number")
@@ -120,7 +123,7 @@ def table_rows(
     for descending. `fields`: the columns to return. `limit`: 0-10000 (100).
     `offset`, or `next` from the previous page (stays fast at any depth).
     """
-    table = _table(request, resource_id, version)
+    table = http.table_for(request, resource_id)  # found once, by @table_read
     page = queries.rows(table, queries.parse(table, request.GET))
     return {
         "fields": _fields(page.fields),
@@ -147,13 +150,12 @@ def table_facets(
     version: str | None = None,
 ) -> Any:
     """The most frequent values of each column in `columns` (comma-separated), with counts."""
-    table = _table(request, resource_id, version)
+    table = http.table_for(request, resource_id)  # found once, by @table_read
     top = queries.bounded_integer(limit, "limit", queries.FACET_LIMIT, 1, queries.MAX_FACET_LIMIT)
     names = [name.strip() for name in columns.split(",") if name.strip()]
-    params = request.GET.copy()
-    for reserved in ("columns", "limit"):
-        params.pop(reserved, None)
-    return queries.facets(table, queries.parse(table, params), names, top)
+    return queries.facets(
+        table, queries.parse(table, _filters(request, "columns", "limit")), names, top
+    )
 
 
 @router.get(
@@ -173,13 +175,10 @@ def table_aggregate(
 ) -> Any:
     """`metrics`: comma-separated `count`, `sum:<column>`, `avg:<column>`, `min:<column>`,
     `max:<column>`. `group_by`: comma-separated columns."""
-    table = _table(request, resource_id, version)
-    params = request.GET.copy()
-    for reserved in ("metrics", "group_by"):
-        params.pop(reserved, None)
+    table = http.table_for(request, resource_id)  # found once, by @table_read
     return queries.aggregate(
         table,
-        queries.parse(table, params),
+        queries.parse(table, _filters(request, "metrics", "group_by")),
         [name.strip() for name in group_by.split(",") if name.strip()],
         [metric.strip() for metric in metrics.split(",") if metric.strip()],
     )

@@ -28,7 +28,7 @@ from machi.datastore import engine
 from machi.datastore.engine import Column
 from machi.datastore.errors import TYPE_NAMES, DatastoreError, QueryTimeout, TableNotFound
 from machi.datastore.models import Table
-from machi.lib.search import All, Node, Token
+from machi.lib import search
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10000
@@ -116,12 +116,9 @@ def parse(table: Table, params: Mapping[str, Any]) -> RowQuery:
     """A RowQuery from query-string parameters (a QueryDict or a plain mapping)."""
     query = RowQuery()
     getlist = params.getlist if hasattr(params, "getlist") else lambda k: [params[k]]
+    columns = columns_of(table)
     for key in params:
-        if (
-            key in RESERVED
-            or key.startswith("_")
-            and key.partition("__")[0] not in columns_of(table)
-        ):
+        if key in RESERVED or key.startswith("_") and split_key(key)[0] not in columns:
             continue  # reserved words, and _-prefixed options of other tools
         for raw in getlist(key):
             query.filters.append(_filter(table, key, raw))
@@ -162,10 +159,14 @@ def bounded_integer(raw: Any, name: str, default: int, low: int, high: int | Non
     return value
 
 
+def split_key(key: str) -> tuple[str, str]:
+    """A filter parameter as (column, operator): `人口__gte` → (人口, gte); none means eq."""
+    name, sep, op = key.rpartition("__")
+    return (name, op) if sep and op in OPERATORS else (key, "eq")
+
+
 def _filter(table: Table, key: str, raw: str) -> Filter:
-    name, _sep, op = key.rpartition("__")
-    if not _sep or op not in OPERATORS:
-        name, op = key, "eq"
+    name, op = split_key(key)
     column = column_named(table, name, key)
     if op == "isnull":
         flag = raw.strip().lower()
@@ -294,9 +295,9 @@ def selection(table: Table, query: RowQuery, index: Filter | None | bool = True)
         return Selection(source, " AND ".join(parts) or "1=1", params)
     if engine.vendor() == "postgresql":
         parts.append("t._search @@ CAST(%s AS tsquery)")
-        return Selection(source, " AND ".join(parts), [*params, _tsquery(node)])
+        return Selection(source, " AND ".join(parts), [*params, search.tsquery(node)])
     fts = ident(f"{table.name}#fts")
-    match = [_fts5(node)]
+    match = [search.fts5_query(node)]
     return Selection(
         f"{source} JOIN {fts} AS f ON f.rowid = t._id",
         " AND ".join(["f._search MATCH %s", *parts]),
@@ -322,20 +323,6 @@ def _condition(f: Filter, unindexed: bool = False) -> SQL:
         return f"{column} IS NOT NULL", []
     upper = f.value[:-1] + chr(min(ord(f.value[-1]) + 1, 0x10FFFF))
     return f"{column} >= %s AND {column} < %s", [f.value, upper]
-
-
-def _fts5(node: Node) -> str:
-    if isinstance(node, Token):
-        return '"' + node.text.replace('"', '""') + '"'
-    joiner = " AND " if isinstance(node, All) else " OR "
-    return "(" + joiner.join(_fts5(part) for part in node.parts) + ")"
-
-
-def _tsquery(node: Node) -> str:
-    if isinstance(node, Token):
-        return "'" + node.text.replace("\\", "\\\\").replace("'", "''") + "'"
-    joiner = " & " if isinstance(node, All) else " | "
-    return "(" + joiner.join(_tsquery(part) for part in node.parts) + ")"
 
 
 def _order(query: RowQuery) -> list[tuple[Column, bool]]:

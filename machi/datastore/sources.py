@@ -18,9 +18,9 @@ from frictionless import Detector
 
 from machi.catalog.models import ResourceVersion
 from machi.datastore.errors import LoadError
+from machi.lib import files
 
 SAMPLE_ROWS = 10000
-_CODECS = {"UTF-8": "utf-8", "UTF-8 (BOM)": "utf-8-sig", "Shift_JIS": "cp932", "EUC-JP": "euc_jp"}
 
 
 def is_tabular(version: ResourceVersion) -> bool:
@@ -29,7 +29,7 @@ def is_tabular(version: ResourceVersion) -> bool:
 
 def open_rows(version: ResourceVersion) -> tuple[list[str], Iterator[list[str]], IO[bytes]]:
     """The header and a row iterator over a version's CSV file (caller closes the file)."""
-    codec = _CODECS.get(version.encoding, "utf-8-sig")
+    codec = files.codec_for(version.encoding)
     stream = version.file.open("rb")
     text = io.TextIOWrapper(stream, encoding=codec, errors="strict", newline="")
     delimiter = "\t" if version.format == "TSV" else ","

@@ -175,9 +175,7 @@ def _active_filters(request: HttpRequest, table: Table) -> list[ActiveFilter]:
         )
     columns = queries.columns_of(table)
     for key, values in request.GET.lists():
-        name, _sep, op = key.rpartition("__")
-        if not _sep or op not in queries.OPERATORS:
-            name, op = key, "eq"
+        name, op = queries.split_key(key)
         if name not in columns or key in queries.RESERVED:
             continue
         for value in values:

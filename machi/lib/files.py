@@ -47,6 +47,20 @@ def format_of(name: str) -> str:
     return _FORMATS.get(suffix, suffix.upper())
 
 
+# Python codecs for the encoding labels below; plain UTF-8 reads with or without a BOM.
+CODECS = {
+    "UTF-8 (BOM)": "utf-8-sig",
+    "UTF-8": "utf-8-sig",
+    "Shift_JIS": "cp932",
+    "EUC-JP": "euc_jp",
+}
+
+
+def codec_for(label: str) -> str:
+    """The codec that reads a file labelled `label` (UTF-8 when unknown)."""
+    return CODECS.get(label, "utf-8-sig")
+
+
 def _encoding(head: bytes) -> str:
     # The publish pipeline detects encodings from whole files; this is the
     # catalog's label for a download, taken from the first megabyte.

@@ -47,6 +47,22 @@ _TO_DIGITS = bytes.maketrans(b"\x00\x01", b"01")
 _TO_FLAGS = bytes.maketrans(b"01", b"\x00\x01")
 
 
+def fts5_query(node: Node) -> str:
+    """A token tree as an FTS5 MATCH expression (each token a quoted string)."""
+    if isinstance(node, Token):
+        return '"' + node.text.replace('"', '""') + '"'
+    joiner = " AND " if isinstance(node, All) else " OR "
+    return "(" + joiner.join(fts5_query(part) for part in node.parts) + ")"
+
+
+def tsquery(node: Node) -> str:
+    """A token tree as tsquery text (each token a quoted lexeme; \\ and ' escaped)."""
+    if isinstance(node, Token):
+        return "'" + node.text.replace("\\", "\\\\").replace("'", "''") + "'"
+    joiner = " & " if isinstance(node, All) else " | "
+    return "(" + joiner.join(tsquery(part) for part in node.parts) + ")"
+
+
 def bitmap(ids: Iterable[int], size: int) -> int:
     """The set of these ids, every one below size."""
     marks = bytearray(size)
@@ -130,10 +146,7 @@ class SQLiteBackend:
     expected_pieces = 4
 
     def render(self, node: Node) -> str:
-        if isinstance(node, Token):
-            return '"' + node.text.replace('"', '""') + '"'
-        joiner = " AND " if isinstance(node, All) else " OR "
-        return "(" + joiner.join(self.render(part) for part in node.parts) + ")"
+        return fts5_query(node)
 
     def match_sql(self, node: Node, allowed: bytes, scored: bool = True) -> SQL:
         """SQL selecting (score, id) of the matching documents allowed; higher score is better.
@@ -203,10 +216,7 @@ class PostgreSQLBackend:
     expected_pieces = 1
 
     def render(self, node: Node) -> str:
-        if isinstance(node, Token):
-            return "'" + node.text.replace("'", "''") + "'"
-        joiner = " & " if isinstance(node, All) else " | "
-        return "(" + joiner.join(self.render(part) for part in node.parts) + ")"
+        return tsquery(node)
 
     def _weights(self) -> str:
         # ts_rank takes weights in D, C, B, A order, each at most 1.
