@@ -85,11 +85,12 @@ def with_resources(datasets: QuerySet[Dataset]) -> QuerySet[Dataset]:
         "tags",
         "categories",
         # tables: rows loaded into the datastore (machi.datastore.Table), for its API URL.
+        # A resource without a current version is a first publication still loading.
         Prefetch(
             "resources",
-            queryset=Resource.objects.select_related("current").annotate(
-                tables_loaded=Count("tables")
-            ),
+            queryset=Resource.objects.filter(current__isnull=False)
+            .select_related("current")
+            .annotate(tables_loaded=Count("tables")),
         ),
     )
 

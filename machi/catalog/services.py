@@ -243,6 +243,7 @@ def _new_version(
     upload: UploadedFile | None,
     url: str,
     format: str = "",
+    current: bool = True,
 ) -> ResourceVersion:
     if bool(upload) == bool(url):
         raise ValidationError({"file": _("Give either a file or an external URL, not both.")})
@@ -268,8 +269,9 @@ def _new_version(
     if upload is not None:
         version.file.save(upload.name or "upload", upload, save=False)
     version.save()
-    resource.current = version
-    resource.save(update_fields=["current", "modified"])
+    if current:
+        resource.current = version
+        resource.save(update_fields=["current", "modified"])
     return version
 
 
@@ -338,6 +340,68 @@ def replace_resource(
     )
     _note_update(dataset, when=dataset.modified)
     return version
+
+
+@transaction.atomic
+def add_draft_version(
+    *,
+    actor: User,
+    dataset: Dataset,
+    upload: UploadedFile,
+    resource: Resource | None = None,
+    name: str = "",
+) -> ResourceVersion:
+    """A version that is not yet current (on a new resource when `resource` is None).
+
+    The publish pipeline loads its table first and then calls `make_current`, so the
+    published version changes only when the new one is complete. A new resource is
+    listed nowhere until it has a current version.
+    """
+    if not permissions.can_edit_dataset(actor, dataset):
+        raise PermissionDenied(_("You cannot edit this dataset."))
+    if resource is None:
+        resource = Resource(dataset=dataset, name=name, position=dataset.resources.count())
+        resource.full_clean(exclude=["current"])
+        resource.save()
+    elif resource.dataset_id != dataset.pk:
+        raise ValidationError({"resource": _("This resource belongs to another dataset.")})
+    return _new_version(resource, actor=actor, upload=upload, url="", current=False)
+
+
+@transaction.atomic
+def make_current(
+    *, actor: User, version: ResourceVersion, when: datetime.datetime | None = None
+) -> None:
+    """Serve `version` as its resource's file: a publication, or a roll-back to an earlier one."""
+    resource = Resource.objects.select_for_update().get(pk=version.resource_id)
+    dataset = resource.dataset
+    if not permissions.can_edit_dataset(actor, dataset):
+        raise PermissionDenied(_("You cannot edit this dataset."))
+    previous = resource.current
+    if previous is not None and previous.pk == version.pk:
+        return
+    resource.current = version
+    resource.save(update_fields=["current", "modified"])
+    version.resource = resource  # callers holding the version see it current
+    _touch(dataset, when)
+    index_dataset(dataset)
+    audit.record(
+        actor=actor,
+        action="update",
+        obj=resource,
+        department_id=dataset.department_id,
+        changes=audit.diff(
+            {"version": audit.snapshot(previous) if previous else None},
+            {"version": audit.snapshot(version)},
+        ),
+    )
+    _note_update(dataset, when=dataset.modified)
+
+
+def drop_draft_resource(*, actor: User, resource: Resource) -> None:
+    """Remove a resource that never got a current version (its first publication failed)."""
+    if resource.current_id is None and permissions.can_edit_dataset(actor, resource.dataset):
+        resource.delete()
 
 
 @transaction.atomic

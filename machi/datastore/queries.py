@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import QuerySet
+from django.db.models import Case, F, QuerySet, When
 from django.utils.translation import gettext as _
 from frictionless import Field
 
@@ -54,11 +54,15 @@ def tables_for(user: Any) -> QuerySet[Table]:
 
 
 def find_table(user: Any, resource_uid: Any, version: int | None = None) -> Table:
-    """The resource's newest loaded table (or a given version's), if `user` may see it."""
+    """The table of the resource's current version (or a given version's), if `user` may see it.
+
+    Without a table for the current version (a file that is not tabular), the newest
+    loaded one answers.
+    """
     tables = tables_for(user).filter(resource__uid=resource_uid)
     if version is not None:
         tables = tables.filter(version__number=version)
-    table = tables.order_by("-version__number").first()
+    table = tables.order_by(*serving_order()).first()
     if table is None:
         if version is not None and tables_for(user).filter(resource__uid=resource_uid).exists():
             raise TableNotFound(_("This resource has no table for version %(v)d.") % {"v": version})
@@ -66,6 +70,12 @@ def find_table(user: Any, resource_uid: Any, version: int | None = None) -> Tabl
             raise TableNotFound(_("This resource has no table (only tabular files are loaded)."))
         raise TableNotFound(_("No resource has this ID."))
     return table
+
+
+def serving_order() -> tuple[Any, ...]:
+    """Tables of one resource, the one it serves first: its current version's, else the newest."""
+    current = Case(When(version_id=F("resource__current_id"), then=0), default=1)
+    return (current, "-version__number")
 
 
 # --- Parsing a request ---------------------------------------------------------------------

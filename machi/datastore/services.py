@@ -25,6 +25,7 @@ from machi.catalog.models import Resource, ResourceVersion
 from machi.datastore import engine, sources
 from machi.datastore.errors import TYPE_NAMES, LoadError
 from machi.datastore.models import Table
+from machi.datastore.queries import serving_order
 
 
 def load_table(
@@ -82,7 +83,7 @@ def load_table(
         with transaction.atomic(using=engine.ALIAS):
             engine.drop_table(name)
         raise
-    _point_view(resource)
+    point_view(resource)
     if previous is not None:
         with transaction.atomic(using=engine.ALIAS):
             engine.drop_table(previous.name)
@@ -105,7 +106,7 @@ def drop_table(*, actor: User, table: Table) -> None:
 
 def forget_table(name: str, resource_uid: str) -> None:
     """Drop a table no `Table` row lists any more, re-pointing its resource's view first."""
-    newest = Table.objects.filter(resource__uid=resource_uid).order_by("-version__number").first()
+    newest = Table.objects.filter(resource__uid=resource_uid).order_by(*serving_order()).first()
     with transaction.atomic(using=engine.ALIAS):
         if newest is None:
             engine.point_view(resource_uid, None, [])
@@ -137,9 +138,9 @@ def _unused_name(version: ResourceVersion) -> str:
     return name
 
 
-def _point_view(resource: Resource) -> None:
-    """Make the resource's view select from its newest loaded version."""
-    newest = Table.objects.filter(resource=resource).order_by("-version__number").first()
+def point_view(resource: Resource) -> None:
+    """Make the resource's SQL view select from the table it serves (see `serving_order`)."""
+    newest = Table.objects.filter(resource=resource).order_by(*serving_order()).first()
     if newest is not None:
         with transaction.atomic(using=engine.ALIAS):
             columns = engine.stored_columns(newest.column_list)
