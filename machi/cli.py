@@ -1,11 +1,15 @@
 """The `machi` command: Django's management commands plus `serve`.
 
-machi serve      migrate, load the demo into an empty database, serve on HOST:PORT
+machi serve      migrate, load the demo into an empty database, start a task worker,
+                 serve on HOST:PORT
+machi worker     run background tasks (conversions, loads, refreshes) until stopped
 machi demo       load the demo catalog
+machi ingest     convert a staff file to standard open data and publish it
 machi <command>  any other management command (migrate, reindex, createsuperuser ...)
 """
 
 import os
+import subprocess
 import sys
 
 
@@ -16,6 +20,8 @@ def serve() -> None:
     call_command("demo", if_empty=True)
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "8000")
+    # The worker is gunicorn's child after the exec below, and stops with it (same process group).
+    subprocess.Popen([sys.executable, "-m", "machi.cli", "worker"])
     print(f"machi is serving on http://{host}:{port}/", flush=True)
     os.execvp(
         sys.executable,
@@ -42,6 +48,8 @@ def main() -> None:
     if sys.argv[1:2] == ["serve"]:
         serve()
         return
+    if sys.argv[1:2] == ["worker"]:
+        sys.argv[1:2] = ["db_worker", "--no-reload", "--interval", "0.5"]
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(["machi", *sys.argv[1:]])

@@ -48,6 +48,9 @@ INSTALLED_APPS = [
     "machi.catalog",
     "machi.datastore",
     "machi.developers",
+    "machi.publish",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -164,6 +167,19 @@ else:
 
 # Public API (/api/): requests per minute per anonymous client (IP address)
 # and per API key (machi/developers/limits.py).
+# Background work (conversions, loads, refreshes): "database" queues tasks in the main
+# database for `machi worker` (which `machi serve` starts); "immediate" runs them inline.
+_TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+}
+MACHI_TASKS = env_str("MACHI_TASKS", "database")
+if MACHI_TASKS not in _TASK_BACKENDS:
+    raise ImproperlyConfigured(f"MACHI_TASKS must be one of {', '.join(_TASK_BACKENDS)}")
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[MACHI_TASKS]}}
+# The largest file the publish pipeline reads (uploads are also capped by MACHI_MAX_UPLOAD_MB).
+PUBLISH_MAX_FILE_BYTES = env_int("MACHI_PUBLISH_MAX_MB", 1024) * 1024 * 1024
+
 MACHI_RATE_LIMIT_ANON = env_int("MACHI_RATE_LIMIT_ANON", 120)
 MACHI_RATE_LIMIT_KEY = env_int("MACHI_RATE_LIMIT_KEY", 1200)
 if min(MACHI_RATE_LIMIT_ANON, MACHI_RATE_LIMIT_KEY) < 1:

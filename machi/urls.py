@@ -6,6 +6,8 @@ from django.urls import include, path
 from django.views.decorators.cache import never_cache
 
 from machi.api import api
+from machi.publish.dashboard import checklist_json
+from machi.publish.datapackage import datapackage
 
 
 @never_cache
@@ -24,9 +26,12 @@ admin.site.site_title = settings.MACHI_SITE_NAME
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("staff/publish/", include("machi.publish.urls")),
     path("staff/", include("machi.accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("developers/", include("machi.developers.urls")),
+    path("dataset/<str:name>/datapackage.json", datapackage, name="datapackage"),
+    path("standard-datasets.json", checklist_json, name="standard_datasets"),
     path("", include("machi.catalog.urls")),
 ]

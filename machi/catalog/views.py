@@ -22,6 +22,7 @@ from machi.catalog.queries import (
 )
 from machi.datastore import views as datastore_views
 from machi.lib import files
+from machi.publish.quality import quality_context
 
 PREVIEW_ROWS = 20
 
@@ -127,6 +128,7 @@ def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
             "history": history,
             "can_edit": permissions.can_edit_dataset(request.user, dataset),
             "showcases": dataset.showcases.filter(is_public=True),
+            **quality_context(dataset),
         },
     )
 

@@ -1,0 +1,97 @@
+"""Back office: publish runs (worked on at /staff/publish/), the data register, refreshes."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from machi.accounts.models import Role
+from machi.accounts.permissions import has_role
+from machi.catalog import permissions
+from machi.catalog.admin import DepartmentScopedAdmin
+from machi.publish import refresh, register
+from machi.publish.models import Holding, Refresh, Run
+
+
+@admin.register(Run)
+class RunAdmin(DepartmentScopedAdmin):
+    department_path = "dataset__department"
+    list_display = ["filename", "dataset", "status", "row_count", "error_count", "created", "page"]
+    list_filter = ["status"]
+    search_fields = ["filename", "dataset__title"]
+    fields = ["page", "dataset", "resource", "filename", "status", "row_count", "error_count"]
+    readonly_fields = fields
+
+    @admin.display(description=_("report"))
+    def page(self, run: Run) -> str:
+        return format_html(
+            '<a href="{}">{}</a>', reverse("publish:run", args=[run.uid]), _("Open the report")
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # uploads start at /staff/publish/
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Holding)
+class HoldingAdmin(DepartmentScopedAdmin):
+    list_display = ["title", "department", "status", "standard", "dataset", "modified"]
+    list_filter = ["status", "department"]
+    search_fields = ["title", "system", "notes"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is None:
+            return self.has_add_permission(request)
+        return has_role(request.user, obj.department, Role.EDITOR)
+
+    has_delete_permission = has_change_permission
+
+    def save_model(self, request: HttpRequest, obj: Holding, form: Any, change: bool) -> None:
+        register.save_holding(actor=request.user, holding=obj)
+
+    def delete_model(self, request: HttpRequest, obj: Holding) -> None:
+        register.delete_holding(actor=request.user, holding=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Holding]) -> None:
+        for holding in queryset:
+            register.delete_holding(actor=request.user, holding=holding)
+
+
+@admin.register(Refresh)
+class RefreshAdmin(DepartmentScopedAdmin):
+    department_path = "resource__dataset__department"
+    list_display = [
+        "resource",
+        "url",
+        "folder",
+        "every_hours",
+        "enabled",
+        "last_checked",
+        "last_result",
+    ]
+    readonly_fields = ["last_checked", "last_sha256", "last_result"]
+    raw_id_fields = ["resource", "template"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is None:
+            return self.has_add_permission(request)
+        return permissions.can_edit_dataset(request.user, obj.resource.dataset)
+
+    has_delete_permission = has_change_permission
+
+    def save_model(self, request: HttpRequest, obj: Refresh, form: Any, change: bool) -> None:
+        if not change:
+            obj.actor = request.user
+        refresh.save_refresh(actor=request.user, refresh=obj)
+
+    def get_exclude(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["actor"]

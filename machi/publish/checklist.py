@@ -1,0 +1,105 @@
+"""The ward's checklist of national standard datasets: published, out of date or missing.
+
+One entry per national standard. Editions of one standard (公衆トイレ一覧 and its
+2026 edition) share a title and make one entry: a dataset following either edition
+publishes it. Only public datasets count.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy
+
+from machi.catalog.models import Dataset
+from machi.lib.i18n import english_requested
+from machi.publish.quality import due_date, is_fresh
+from machi.publish.standards import all_standards
+
+PUBLISHED = "published"
+OUT_OF_DATE = "out-of-date"
+MISSING = "missing"
+STATUS_LABELS: dict[str, Promise] = {
+    PUBLISHED: gettext_lazy("Published"),
+    OUT_OF_DATE: gettext_lazy("Out of date"),
+    MISSING: gettext_lazy("Missing"),
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    slug: str  # the standard's base slug (its first edition's)
+    title: str
+    title_en: str
+    status: str  # PUBLISHED, OUT_OF_DATE or MISSING
+    slugs: tuple[str, ...]  # every edition's slug
+    datasets: list[Dataset] = field(default_factory=list)  # newest first
+    last_update: datetime.datetime | None = None
+    # When the entry becomes out of date; None when missing or when a dataset that
+    # follows it has no regular update frequency.
+    due: datetime.datetime | None = None
+
+    @property
+    def status_label(self) -> str:
+        return str(STATUS_LABELS[self.status])
+
+    @property
+    def display_title(self) -> str:
+        return self.title_en if english_requested() and self.title_en else self.title
+
+
+def checklist(now: datetime.datetime | None = None) -> list[Entry]:
+    """Every national standard and the public datasets that follow it."""
+    now = now or timezone.now()
+    groups: dict[str, list[str]] = {}
+    titles_en: dict[str, str] = {}
+    for standard in all_standards():
+        groups.setdefault(standard.title, []).append(standard.slug)
+        titles_en.setdefault(standard.title, getattr(standard, "title_en", "") or "")
+    by_standard: dict[str, list[Dataset]] = {}
+    datasets = (
+        Dataset.objects.filter(is_public=True, standard__in=[s for g in groups.values() for s in g])
+        .select_related("department")
+        .order_by("-modified", "pk")
+    )
+    for dataset in datasets:
+        by_standard.setdefault(dataset.standard, []).append(dataset)
+    entries = []
+    for title, slugs in groups.items():
+        following = sorted(
+            (d for slug in slugs for d in by_standard.get(slug, [])),
+            key=lambda d: d.modified,
+            reverse=True,
+        )
+        entries.append(
+            _entry(min(slugs, key=len), title, titles_en[title], tuple(slugs), following, now)
+        )
+    return entries
+
+
+def _entry(
+    slug: str,
+    title: str,
+    title_en: str,
+    slugs: tuple[str, ...],
+    datasets: list[Dataset],
+    now: datetime.datetime,
+) -> Entry:
+    if not datasets:
+        return Entry(slug=slug, title=title, title_en=title_en, status=MISSING, slugs=slugs)
+    dues = [due_date(d) for d in datasets]
+    due = None if None in dues else max(d for d in dues if d is not None)
+    fresh = any(is_fresh(d, now) for d in datasets)
+    return Entry(
+        slug=slug,
+        title=title,
+        title_en=title_en,
+        status=PUBLISHED if fresh else OUT_OF_DATE,
+        slugs=slugs,
+        datasets=datasets,
+        last_update=datasets[0].modified,
+        due=due,
+    )

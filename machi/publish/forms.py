@@ -1,0 +1,140 @@
+"""Forms of the staff publishing pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from machi.catalog.models import Dataset
+from machi.publish import standards
+
+TYPES = [
+    ("string", _("text")),
+    ("integer", _("integer")),
+    ("number", _("number")),
+    ("boolean", _("yes/no")),
+    ("date", _("date")),
+    ("time", _("time")),
+    ("datetime", _("date and time")),
+    ("year", _("year")),
+]
+
+
+def standard_choices(blank: str) -> list[tuple[str, str]]:
+    return [("auto", blank), ("none", _("No standard"))] + [
+        (s.slug, f"{s.title} ({s.slug})") for s in standards.all_standards()
+    ]
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("Excel or CSV file"),
+        help_text=_("CSV, TSV or TXT in any Japanese encoding; XLSX, XLS or ODS workbooks."),
+    )
+    dataset = forms.ModelChoiceField(queryset=Dataset.objects.none(), label=_("Dataset"))
+    resource_name = forms.CharField(
+        label=_("Resource name"),
+        required=False,
+        max_length=300,
+        help_text=_(
+            "The resource this file replaces; a new resource when the dataset has none by "
+            "this name. Empty: the dataset's only table, or a new one named after the file."
+        ),
+    )
+    standard = forms.ChoiceField(label=_("Standard dataset"), choices=())
+
+    def __init__(self, *args: Any, datasets: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["dataset"].queryset = datasets
+        self.fields["standard"].choices = standard_choices(_("Find automatically"))
+
+
+class LayoutForm(forms.Form):
+    sheet = forms.TypedChoiceField(label=_("Sheet"), coerce=int, choices=(), required=False)
+    header_rows = forms.CharField(
+        label=_("Header row numbers"),
+        help_text=_("For a header over two rows, give both: 3,4"),
+        max_length=50,
+    )
+    body_start = forms.IntegerField(label=_("First data row"), min_value=1, required=False)
+    section_mode = forms.ChoiceField(
+        label=_("Section rows (such as ＜手続き・くらし＞)"),
+        choices=[("column", _("Keep as a column “区分”")), ("drop", _("Drop"))],
+        widget=forms.RadioSelect,
+    )
+
+    def __init__(self, *args: Any, sheets: list[dict[str, Any]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["sheet"].choices = [
+            (s["index"], s["name"] or str(s["index"] + 1)) for s in sheets
+        ]
+
+    def clean_header_rows(self) -> list[int]:
+        text = self.cleaned_data["header_rows"].replace("、", ",").replace(" ", "")
+        try:
+            rows = sorted({int(n) for n in text.split(",") if n})
+        except ValueError:
+            raise forms.ValidationError(_("Give row numbers such as 3 or 3,4.")) from None
+        if not rows or rows[0] < 1:
+            raise forms.ValidationError(_("Give row numbers such as 3 or 3,4."))
+        return rows
+
+    def options(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        options: dict[str, Any] = {
+            "header_rows": data["header_rows"],
+            "body_start": data.get("body_start"),
+            "section_mode": data["section_mode"],
+        }
+        if data.get("sheet") is not None:
+            options["sheet"] = data["sheet"]
+        return options
+
+
+class StandardForm(forms.Form):
+    standard = forms.ChoiceField(label=_("Standard dataset"), choices=())
+
+    def __init__(self, *args: Any, columns: list[str], fields: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["standard"].choices = standard_choices(_("Best match"))
+        self.columns = columns
+        choices = [("", _("(not in the standard: keep after its columns)"))] + [
+            (f, f) for f in fields
+        ]
+        for i, column in enumerate(columns):
+            self.fields[f"map_{i}"] = forms.ChoiceField(
+                label=column, choices=choices, required=False
+            )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        targets = [data.get(f"map_{i}") for i in range(len(self.columns))]
+        chosen = [t for t in targets if t]
+        if len(chosen) != len(set(chosen)):
+            raise forms.ValidationError(_("Two columns are mapped to the same standard column."))
+        return data
+
+    def options(self, changed_standard: bool) -> dict[str, Any]:
+        slug = self.cleaned_data["standard"]
+        options: dict[str, Any] = {
+            "standard": None if slug == "auto" else ("" if slug == "none" else slug)
+        }
+        if changed_standard:
+            options["mapping"] = None
+        else:
+            options["mapping"] = {
+                column: self.cleaned_data.get(f"map_{i}") or ""
+                for i, column in enumerate(self.columns)
+            }
+        return options
+
+
+class PublishForm(forms.Form):
+    override_reason = forms.CharField(
+        label=_("Reason for publishing with errors"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Kept in the audit log."),
+    )

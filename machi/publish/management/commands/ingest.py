@@ -1,0 +1,183 @@
+"""machi ingest FILE --dataset NAME: convert a staff file and publish it, with a report."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.models import Q
+
+from machi.accounts.models import Department
+from machi.catalog import services as catalog
+from machi.catalog.demo import ADMIN_USERNAME
+from machi.catalog.models import Dataset
+from machi.datastore.errors import LoadError
+from machi.publish import reports, services
+from machi.publish.models import RunStatus
+
+
+class Command(BaseCommand):
+    help = (
+        "Convert an Excel or CSV file to clean, standard open data and publish it as a "
+        "new version of a dataset's resource. Exits non-zero when nothing was published."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", type=Path)
+        parser.add_argument("--dataset", required=True, help="URL name of the dataset.")
+        parser.add_argument(
+            "--department", help="Department (ID or name) of a dataset that is created."
+        )
+        parser.add_argument("--title", help="Title of a dataset that is created.")
+        parser.add_argument("--resource", help="Name of the resource to replace or create.")
+        parser.add_argument(
+            "--standard", help="Standard dataset slug (e.g. aed); 'none' for no standard."
+        )
+        parser.add_argument("--sheet", help="Sheet number (1 = first) or name.")
+        parser.add_argument("--header-rows", help="Header row numbers, e.g. 3 or 3,4.")
+        parser.add_argument("--sections", choices=["column", "drop"], default="column")
+        parser.add_argument("--user", default=ADMIN_USERNAME, help="Staff account acting.")
+        parser.add_argument(
+            "--confirm-public",
+            action="append",
+            default=[],
+            metavar="COLUMN",
+            help="A column flagged as personal data that is public on purpose.",
+        )
+        parser.add_argument(
+            "--drop-column", action="append", default=[], metavar="COLUMN", help="Leave out."
+        )
+        parser.add_argument("--override", default="", help="Reason to publish despite errors.")
+        parser.add_argument("--dry-run", action="store_true", help="Convert and report only.")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        path: Path = opts["file"]
+        if not path.is_file():
+            raise CommandError(f"{path}: ファイルがありません。 (no such file)")
+        actor = self._actor(opts["user"])
+        dataset = self._dataset(actor, opts, path)
+        resource = None
+        if opts["resource"]:
+            resource = dataset.resources.filter(name=opts["resource"]).first()
+        elif dataset.resources.count() == 1:
+            resource = dataset.resources.get()
+        options = self._options(path, opts)
+        with path.open("rb") as stream:
+            run = services.start_run(
+                actor=actor,
+                dataset=dataset,
+                upload=File(stream, name=path.name),
+                resource=resource,
+                resource_name=opts["resource"] or "",
+                options=options,
+            )
+        run = services.convert_run(run, progress=self._progress)
+        self._end_progress()
+        self.stdout.write(reports.as_text(run))
+        if run.status != RunStatus.REVIEW:
+            raise CommandError("公開しませんでした: ファイルを読めません。 (nothing published)")
+        if opts["dry_run"]:
+            self.stdout.write("--dry-run: 公開していません。 (not published)")
+            return
+        try:
+            version = services.publish_run(actor=actor, run=run, override_reason=opts["override"])
+        except (services.PublishError, PermissionDenied, LoadError, ValidationError) as error:
+            raise CommandError(
+                f"公開しませんでした (nothing published): {_message(error)}"
+            ) from None
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"公開しました (published): {dataset.name} / {version.resource.name} "
+                f"v{version.number}, {run.row_count:,} 行 (rows)"
+            )
+        )
+
+    def _actor(self, username: str) -> Any:
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            raise CommandError(f"利用者 {username} がいません。 (no such user)")
+        return user
+
+    def _dataset(self, actor: Any, opts: dict[str, Any], path: Path) -> Dataset:
+        dataset = Dataset.objects.filter(name=opts["dataset"]).first()
+        if dataset is not None:
+            return dataset
+        department = self._department(opts["department"])
+        try:
+            return catalog.create_dataset(
+                actor=actor,
+                department=department,
+                name=opts["dataset"],
+                title=opts["title"] or path.stem,
+            )
+        except (ValidationError, PermissionDenied) as error:
+            raise CommandError(
+                f"データセットを作れません (cannot create the dataset): {_message(error)}"
+            ) from None
+
+    def _department(self, name: str | None) -> Department:
+        if not name:
+            raise CommandError(
+                "データセットがないので --department で部署を指定してください。 "
+                "(the dataset does not exist: give --department)"
+            )
+        department = Department.objects.filter(Q(slug=name) | Q(name=name)).first()
+        if department is None:
+            raise CommandError(f"部署 {name} がありません。 (no such department)")
+        return department
+
+    def _options(self, path: Path, opts: dict[str, Any]) -> dict[str, Any]:
+        options: dict[str, Any] = {"section_mode": opts["sections"]}
+        if opts["standard"]:
+            options["standard"] = "" if opts["standard"] == "none" else opts["standard"]
+        if opts["sheet"]:
+            options["sheet"] = self._sheet(path, opts["sheet"])
+        if opts["header_rows"]:
+            try:
+                options["header_rows"] = [int(n) for n in opts["header_rows"].split(",")]
+            except ValueError:
+                raise CommandError(
+                    "--header-rows は 3 や 3,4 のように行番号で。 (row numbers)"
+                ) from None
+        if opts["confirm_public"]:
+            options["privacy_confirmed"] = opts["confirm_public"]
+        if opts["drop_column"]:
+            options["drop_columns"] = opts["drop_column"]
+        return options
+
+    def _sheet(self, path: Path, sheet: str) -> int:
+        if sheet.isdigit():
+            return int(sheet) - 1
+        from machi.publish import reading
+
+        with reading.open_source(path) as source:
+            for info in source.sheets:
+                if info.name == sheet:
+                    return info.index
+            names = ", ".join(info.name for info in source.sheets)
+        raise CommandError(f"シート {sheet} がありません (no such sheet): {names}")
+
+    def _progress(self, stage: str, fraction: float) -> None:
+        if not sys.stderr.isatty():
+            return
+        width = 30
+        filled = int(width * fraction)
+        sys.stderr.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {fraction:4.0%} {stage[:40]:<40}"
+        )
+        sys.stderr.flush()
+
+    def _end_progress(self) -> None:
+        if sys.stderr.isatty():
+            sys.stderr.write("\n")
+
+
+def _message(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        return "; ".join(error.messages)
+    return str(error)

@@ -1,0 +1,607 @@
+"""Convert one staff file: read, find the table, normalise, match a standard, validate.
+
+`convert` streams the file twice at most: a sample (the first rows, for the layout,
+the column plans and the standard match), then every record, written as clean
+UTF-8 CSV beside the original. Nothing here touches the catalog or the datastore;
+publishing that CSV is `services.publish_run`.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import functools
+import io
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from machi.publish import layout as layouts
+from machi.publish import normalize, privacy, reading, standards
+from machi.publish.problems import Problem
+
+HEAD_ROWS = 60  # rows read to find the header
+SAMPLE_RECORDS = 5000  # records that decide column types and normalisers
+PREVIEW_RECORDS = 10  # records shown to staff beside the detected header
+STORED_PROBLEMS = 1000  # problems kept in the report; the counts cover all
+SECTION_COLUMN = "区分"
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass
+class Options:
+    """What staff chose, or the pipeline guessed when they did not."""
+
+    sheet: int = 0
+    header_rows: list[int] | None = None
+    body_start: int | None = None
+    section_mode: str = "column"  # or "drop"
+    standard: str | None = None  # a slug; "" means none; None means match automatically
+    mapping: dict[str, str] | None = None  # source column -> standard field ("" drops it)
+    types: dict[str, str] = field(default_factory=dict)  # output column -> Table Schema type
+    drop_columns: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Options:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+@dataclass
+class Result:
+    report: dict[str, Any]
+    schema: dict[str, Any] | None
+    row_count: int
+    error_count: int
+    warning_count: int
+    readable: bool
+
+
+class Collector:
+    """Problems of every stage: all counted, the first STORED_PROBLEMS kept."""
+
+    def __init__(self) -> None:
+        self.kept: list[Problem] = []
+        self.by_code: Counter[str] = Counter()
+        self.errors = 0
+        self.warnings = 0
+
+    def add(self, problem: Problem, count: int = 1) -> None:
+        self.by_code[problem.code] += count
+        if problem.level == "error":
+            self.errors += count
+        else:
+            self.warnings += count
+        if len(self.kept) < STORED_PROBLEMS:
+            self.kept.append(problem)
+
+    def extend(self, problems: list[Problem]) -> None:
+        for problem in problems:
+            self.add(problem)
+
+
+def convert(
+    original: Path, filename: str, output: Path, options: Options, progress: Progress
+) -> Result:
+    """Write the clean CSV of `original` to `output` and return the report."""
+    collector = Collector()
+    report: dict[str, Any] = {"file": {"name": filename}}
+    try:
+        source = reading.open_source(original, filename)
+    except reading.ReadError as error:
+        collector.add(Problem(code=error.code, message=str(error)))
+        return _failed(report, collector)
+    with source:
+        report["file"].update(
+            format=source.format,
+            encoding=source.encoding,
+            delimiter=source.delimiter,
+            sheets=[{"index": s.index, "name": s.name, "rows": s.rows} for s in source.sheets],
+            size=original.stat().st_size,
+        )
+        collector.extend(source.problems)
+        if not 0 <= options.sheet < len(source.sheets):
+            collector.add(
+                Problem(
+                    code="no-sheet",
+                    message=_("%(file)s has no sheet number %(n)d.")
+                    % {"file": filename, "n": options.sheet + 1},
+                )
+            )
+            return _failed(report, collector)
+        sheet = source.sheets[options.sheet]
+        progress(_("Finding the table"), 0.02)
+        head = list(islice(source.rows(options.sheet), HEAD_ROWS))
+        if not any(_filled(cells) for _n, cells in head):
+            collector.add(
+                Problem(
+                    code="empty",
+                    message=_("%(file)s has no data.") % {"file": _place(filename, sheet.name)},
+                    sheet=sheet.name,
+                )
+            )
+            return _failed(report, collector)
+        found = _layout(head, options, sheet.name)
+        collector.extend(found.problems)
+        columns = _column_names(found.columns)
+        report["layout"] = {
+            "header_rows": found.header_rows,
+            "body_start": found.body_start,
+            "title": found.title,
+            "section_mode": found.section_mode,
+            "guessed": options.header_rows is None,
+            "head": [[n, [_text(c) for c in cells]] for n, cells in head[:30]],
+        }
+        sample_body = layouts.BodyReader(found, sheet=sheet.name, source_name=filename)
+        sample = [
+            cells
+            for _n, cells in islice(
+                sample_body.records(_after(source.rows(options.sheet), found.body_start)),
+                SAMPLE_RECORDS,
+            )
+        ]
+        with_sections = found.section_mode == "column" and sample_body.sections > 0
+        if with_sections:
+            columns.append(SECTION_COLUMN)
+        else:
+            sample = [cells[: len(columns)] for cells in sample]
+        report["source_columns"] = columns
+        target = _target(columns, sample, options, report, collector)
+        plans = normalize.plan_columns(
+            target.names, [target.arrange(cells) for cells in sample], types=target.types
+        )
+        scanner = privacy.PrivacyScanner(target.names)
+        expected = _expected_rows(sheet, original, head, found.body_start)
+        body = layouts.BodyReader(found, sheet=sheet.name, source_name=filename)
+        records = body.records(_after(source.rows(options.sheet), found.body_start))
+        count = _write(
+            output,
+            target,
+            plans,
+            scanner,
+            collector,
+            records,
+            width=len(columns),
+            expected=expected,
+            progress=progress,
+        )
+        collector.extend(body.problems)
+        if body.sections and not with_sections and found.section_mode == "column":
+            collector.add(
+                Problem(
+                    code="late-sections",
+                    level="warning",
+                    message=_(
+                        "Section rows appear only after row %(n)d; they were dropped. "
+                        "Choose the header again to keep them as a column."
+                    )
+                    % {"n": SAMPLE_RECORDS},
+                )
+            )
+    loose = _collect_cell_errors(plans, collector)
+    findings = scanner.findings()
+    report["columns"] = [
+        {
+            "name": plan.name,
+            "type": plan.type,
+            "source": target.sources.get(plan.name, ""),
+            "rules": plan.rules,
+            "changes": [
+                {"rule": c.rule, "count": c.count, "samples": [list(s) for s in c.samples]}
+                for c in plan.changes.values()
+                if c.count
+            ],
+        }
+        for plan in plans
+    ]
+    report["preview"] = _preview(output)
+    report["privacy"] = [
+        {
+            "column": f.column,
+            "kind": f.kind,
+            "count": f.count,
+            "rows": f.rows,
+            "message": f.message,
+        }
+        for f in findings
+    ]
+    report["body"] = {
+        "records": count,
+        "sections": body.sections,
+        "blank_rows": body.blank,
+        "footnotes": body.footnotes[:20],
+    }
+    report["problems"] = [p.as_json() for p in collector.kept]
+    report["problem_counts"] = dict(collector.by_code)
+    # Columns with cells that kept their text: publishing over the errors loads them as text.
+    report["loose_columns"] = loose
+    schema = _schema(target, plans)
+    return Result(
+        report=report,
+        schema=schema,
+        row_count=count,
+        error_count=collector.errors,
+        warning_count=collector.warnings,
+        readable=True,
+    )
+
+
+def _collect_cell_errors(plans: list[normalize.ColumnPlan], collector: Collector) -> list[str]:
+    """Add the cells no normaliser could read; return the columns that have any.
+
+    Coordinate warnings were collected as they were found; a plan keeps them too.
+    """
+    loose = []
+    for plan in plans:
+        kept = [p for p in plan.problems if p.level == "error"]
+        for problem in kept:
+            collector.add(problem)
+        # Past the plan's cap only counts remain; coordinate warnings are not among them
+        # unless the cap was reached, which at worst under-counts errors there.
+        extra = plan.problem_count - len(plan.problems) if len(plan.problems) else 0
+        if extra > 0 and kept:
+            collector.by_code[kept[0].code] += extra
+            collector.errors += extra
+        if kept:
+            loose.append(plan.name)
+    return loose
+
+
+def _failed(report: dict[str, Any], collector: Collector) -> Result:
+    report["problems"] = [p.as_json() for p in collector.kept]
+    report["problem_counts"] = dict(collector.by_code)
+    return Result(
+        report=report,
+        schema=None,
+        row_count=0,
+        error_count=max(collector.errors, 1),
+        warning_count=collector.warnings,
+        readable=False,
+    )
+
+
+def _layout(head: list[tuple[int, list[object]]], options: Options, sheet: str) -> layouts.Layout:
+    if options.header_rows:
+        found = layouts.layout_from(head, options.header_rows, options.body_start, sheet=sheet)
+    else:
+        found = layouts.guess_layout(head, sheet=sheet)
+    found.section_mode = options.section_mode
+    return found
+
+
+def _after(rows: Iterator[tuple[int, list[object]]], start: int) -> Iterator[tuple[int, list]]:
+    return ((n, cells) for n, cells in rows if n >= start)
+
+
+def _filled(cells: list[object]) -> bool:
+    return any(c not in ("", None) for c in cells)
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+def _place(filename: str, sheet: str) -> str:
+    return f"{filename} [{sheet}]" if sheet else filename
+
+
+def _column_names(names: list[str]) -> list[str]:
+    """Header names, with 列N for empty ones and a suffix for repeats (reported by the layout)."""
+    seen: Counter[str] = Counter()
+    result = []
+    for i, name in enumerate(names, start=1):
+        name = name or _("Column %(n)d") % {"n": i}
+        seen[name] += 1
+        result.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+    return result
+
+
+# --- Standard and the output columns -----------------------------------------------------
+
+
+@dataclass
+class Target:
+    """The output table: column names in order and where each comes from in a record."""
+
+    names: list[str]
+    picks: list[int | None]  # index into the source record; None = empty (a missing column)
+    types: dict[str, str]
+    sources: dict[str, str]  # output column -> source column
+    standard: standards.Standard | None
+    extra: list[str]
+
+    def arrange(self, cells: list[object]) -> list[object]:
+        return [None if i is None else cells[i] for i in self.picks]
+
+
+def _target(
+    columns: list[str],
+    sample: list[list[object]],
+    options: Options,
+    report: dict[str, Any],
+    collector: Collector,
+) -> Target:
+    dropped = set(options.drop_columns)
+    kept = [c for c in columns if c not in dropped]
+    chosen = _standard(kept, options, report)
+    if chosen is None:
+        return Target(
+            names=kept,
+            picks=[columns.index(c) for c in kept],
+            types=dict(options.types),
+            sources={c: c for c in kept},
+            standard=None,
+            extra=[],
+        )
+    standard, match = chosen
+    mapping = dict(match.mapping)
+    if options.mapping is not None:
+        mapping = {s: f for s, f in options.mapping.items() if f and s in kept}
+    by_field = {f: s for s, f in mapping.items()}
+    names, picks, sources = [], [], {}
+    types = {}
+    for spec in standard.schema["fields"]:
+        name = spec["name"]
+        names.append(name)
+        source = by_field.get(name)
+        picks.append(columns.index(source) if source is not None else None)
+        types[name] = spec.get("type", "string")
+        if source is not None:
+            sources[name] = source
+    extra = [c for c in kept if c not in mapping]
+    for column in extra:
+        names.append(column)
+        picks.append(columns.index(column))
+        sources[column] = column
+    types.update(options.types)
+    for name in standard.required():
+        if name not in by_field:
+            collector.add(
+                Problem(
+                    code="required-column-missing",
+                    column=name,
+                    message=_(
+                        "The standard %(standard)s requires the column “%(column)s”, "
+                        "which the file does not have."
+                    )
+                    % {"standard": standard.title, "column": name},
+                )
+            )
+    for column in extra:
+        collector.add(
+            Problem(
+                code="extra-column",
+                level="warning",
+                column=column,
+                message=_(
+                    "Column “%(column)s” is not part of %(standard)s; it is kept after the "
+                    "standard's columns. Remove it or map it to a standard column if it is one."
+                )
+                % {"column": column, "standard": standard.title},
+            )
+        )
+    report["standard"]["mapping"] = mapping
+    return Target(
+        names=names,
+        picks=picks,
+        types=types,
+        sources=sources,
+        standard=standard,
+        extra=extra,
+    )
+
+
+def _standard(
+    columns: list[str], options: Options, report: dict[str, Any]
+) -> tuple[standards.Standard, standards.Match] | None:
+    candidates = standards.match(columns)
+    report["standard"] = {
+        "candidates": [
+            {"slug": m.standard.slug, "title": m.standard.title, "score": round(m.score, 3)}
+            for m in candidates[:5]
+        ],
+        "slug": "",
+        "chosen_by": "",
+    }
+    if options.standard == "":
+        report["standard"]["chosen_by"] = "staff"
+        return None
+    if options.standard:
+        standard = standards.get(options.standard)
+        match = standards.match_to(standard, columns)
+        chosen_by = "staff"
+    elif candidates and candidates[0].score >= standards.CONFIDENT:
+        match = candidates[0]
+        standard = match.standard
+        chosen_by = "match"
+    else:
+        return None
+    report["standard"].update(
+        slug=standard.slug,
+        title=standard.title,
+        score=round(match.score, 3),
+        chosen_by=chosen_by,
+        missing_required=match.missing_required,
+        missing=match.missing,
+    )
+    return standard, match
+
+
+# --- The pass over every record ----------------------------------------------------------
+
+
+def _expected_rows(
+    sheet: reading.SheetInfo, original: Path, head: list[tuple[int, list]], body_start: int
+) -> int:
+    """About how many rows the progress bar counts to."""
+    if sheet.rows:
+        return max(sheet.rows - body_start + 1, 1)
+    sampled = [cells for n, cells in head if n >= body_start]
+    if not sampled:
+        return 1
+    per_row = sum(len(",".join(_text(c) for c in cells).encode()) + 2 for cells in sampled)
+    per_row = max(per_row / len(sampled), 1.0)
+    return max(int(original.stat().st_size / per_row), 1)
+
+
+def _write(
+    output: Path,
+    target: Target,
+    plans: list[normalize.ColumnPlan],
+    scanner: privacy.PrivacyScanner,
+    collector: Collector,
+    records: Iterator[tuple[int, list[object]]],
+    *,
+    width: int,
+    expected: int,
+    progress: Progress,
+) -> int:
+    converters = [plan.convert for plan in plans]
+    checks = _checks(target)
+    has_coordinates = any(plan.role in ("lat", "lon") for plan in plans)
+    codes = _code_columns(target, plans)
+    count = 0
+    shown = time.monotonic()
+    with output.open("w", encoding="utf-8", newline="") as stream:
+        writer = csv.writer(stream, lineterminator="\n")
+        writer.writerow(target.names)
+        for row, cells in records:
+            if len(cells) > width:
+                cells = cells[:width]
+            values = [
+                convert(cell, row)
+                for convert, cell in zip(converters, target.arrange(cells), strict=True)
+            ]
+            for i, change in codes:
+                value = values[i]
+                if value.__class__ is str and len(value) == 5:
+                    fixed = _completed_code(value)
+                    if fixed:
+                        values[i] = fixed
+                        change.count += 1
+                        if len(change.samples) < 5 and (value, fixed) not in change.samples:
+                            change.samples.append((value, fixed))
+            for i, check in checks:
+                found = check(values[i])
+                if found is not None:
+                    collector.add(_cell_problem(target.names[i], row, values[i], *found))
+            if has_coordinates:
+                for problem in normalize.check_coordinates(plans, values, row):
+                    collector.add(problem)
+            scanner.feed(row, values)
+            writer.writerow([_csv_text(v) for v in values])
+            count += 1
+            if not count % 2000 and time.monotonic() - shown > 0.5:
+                shown = time.monotonic()
+                progress(
+                    _("Converting row %(n)s") % {"n": f"{count:,}"},
+                    0.05 + 0.9 * min(count / expected, 1.0),
+                )
+    return count
+
+
+def _checks(target: Target) -> list[tuple[int, standards.Check]]:
+    """Per output column the file has, the standard's cell check (after normalising).
+
+    A standard column the file lacks is reported once (`required-column-missing`),
+    not on every row.
+    """
+    standard = target.standard
+    if standard is None:
+        return []
+    fields = set(standard.field_names())
+    return [
+        (i, standards.validator(standard, name))
+        for i, name in enumerate(target.names)
+        if name in fields and target.picks[i] is not None
+    ]
+
+
+def _code_columns(
+    target: Target, plans: list[normalize.ColumnPlan]
+) -> list[tuple[int, normalize.Change]]:
+    """Local government code columns: a 5-digit code gets its check digit (37201 → 372013).
+
+    Systems often export the 5-digit code of JIS X 0402 without the check digit, or
+    Excel drops the leading zero; the standards ask for all 6 digits.
+    """
+    standard = target.standard
+    if standard is None:
+        return []
+    names = {f["name"] for f in standard.schema["fields"] if f.get("check") == "lg-code"}
+    return [
+        (i, plans[i].changes.setdefault("lg-code", normalize.Change("lg-code")))
+        for i, name in enumerate(target.names)
+        if name in names and target.picks[i] is not None
+    ]
+
+
+@functools.lru_cache(maxsize=4096)
+def _completed_code(code: str) -> str | None:
+    return standards.complete_lg_code(code)
+
+
+def _cell_problem(column: str, row: int, value: object, code: str, message: str) -> Problem:
+    return Problem(
+        code=code,
+        row=row,
+        column=column,
+        value=_csv_text(value)[:100],
+        message=_("Row %(row)d, column “%(column)s”: %(message)s")
+        % {"row": row, "column": column, "message": message},
+    )
+
+
+def _csv_text(value: object) -> str:
+    if value is None:
+        return ""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+def _preview(output: Path) -> list[list[str]]:
+    with output.open(encoding="utf-8", newline="") as stream:
+        return list(islice(csv.reader(stream), PREVIEW_RECORDS + 1))
+
+
+def _schema(target: Target, plans: list[normalize.ColumnPlan]) -> dict[str, Any]:
+    """The published table's Table Schema: the standard's fields, then the rest as inferred."""
+    if target.standard is not None:
+        base = {f["name"]: f for f in standards.schema_for_publish(target.standard)["fields"]}
+    else:
+        base = {}
+    fields = []
+    for plan in plans:
+        spec = dict(base.get(plan.name, {"name": plan.name}))
+        spec["type"] = plan.type
+        if plan.type not in {"date", "datetime", "time"}:
+            spec.pop("format", None)
+        fields.append(spec)
+    schema: dict[str, Any] = {"fields": fields}
+    if target.standard is not None:
+        schema["x-standard"] = target.standard.slug
+    return schema
+
+
+def read_output(path: Path) -> tuple[list[str], Iterator[list[str]], io.TextIOBase]:
+    """The header and records of a converted CSV (the caller closes the stream)."""
+    stream = path.open(encoding="utf-8", newline="")
+    reader = csv.reader(stream)
+    header = next(reader)
+    return header, reader, stream

@@ -1,0 +1,114 @@
+"""A run's report as plain text: what the CLI prints and the report page summarises."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from machi.publish.models import Run
+
+SHOWN_PROBLEMS = 30
+RULE_NAMES = {
+    "width": "全角→半角",
+    "kana": "半角カナ→全角",
+    "wareki": "和暦→西暦",
+    "date": "日付",
+    "datetime": "日時",
+    "time": "時刻",
+    "number": "数値",
+    "flag": "有無",
+    "phone": "電話番号",
+    "postcode": "郵便番号",
+    "space": "空白",
+    "latlon": "緯度経度",
+    "swapped-latlon": "緯度経度の入れ替え",
+    "lg-code": "団体コードの検査数字",
+    "dash": "空欄を表す記号",
+}
+
+
+def rule_name(rule: str) -> str:
+    return RULE_NAMES.get(rule, rule)
+
+
+def as_text(run: Run) -> str:
+    report = run.report
+    lines = [_("File: %(name)s") % {"name": run.filename}]
+    facts = report.get("file", {})
+    if facts.get("format"):
+        lines.append(_("Format: %(format)s") % {"format": facts["format"]})
+    if facts.get("encoding"):
+        lines.append(_("Encoding: %(encoding)s") % {"encoding": facts["encoding"]})
+    sheets = facts.get("sheets") or []
+    if len(sheets) > 1 or (sheets and sheets[0].get("name")):
+        chosen = run.options.get("sheet", 0)
+        lines.append(
+            _("Sheets: %(sheets)s")
+            % {
+                "sheets": ", ".join(
+                    ("*" if s["index"] == chosen else "") + (s["name"] or str(s["index"] + 1))
+                    for s in sheets
+                )
+            }
+        )
+    found = report.get("layout")
+    if found:
+        lines.append(
+            _("Header: row %(rows)s; data from row %(start)d")
+            % {"rows": ", ".join(map(str, found["header_rows"])), "start": found["body_start"]}
+        )
+        if found.get("title"):
+            lines.append(_("Title above the table: %(title)s") % {"title": found["title"]})
+    standard = report.get("standard") or {}
+    if standard.get("slug"):
+        lines.append(
+            _("Standard: %(title)s (%(slug)s, match %(score)d%%)")
+            % {
+                "title": standard["title"],
+                "slug": standard["slug"],
+                "score": round(100 * standard.get("score", 0)),
+            }
+        )
+    elif "standard" in report:
+        lines.append(_("Standard: none matched"))
+    body = report.get("body")
+    if body:
+        lines.append(
+            _("Rows: %(n)s (blank rows skipped %(blank)d, section rows %(sections)d)")
+            % {
+                "n": f"{body['records']:,}",
+                "blank": body["blank_rows"],
+                "sections": body["sections"],
+            }
+        )
+    columns = report.get("columns") or []
+    if columns:
+        lines.append(_("Columns:"))
+        for column in columns:
+            source = column.get("source")
+            renamed = f" ← {source}" if source and source != column["name"] else ""
+            lines.append(f"  {column['name']}{renamed}: {column['type']}")
+            for change in column["changes"]:
+                sample = "; ".join(f"{a} → {b}" for a, b in change["samples"][:2])
+                lines.append(
+                    "    "
+                    + _("%(rule)s: %(n)s changed (%(sample)s)")
+                    % {
+                        "rule": rule_name(change["rule"]),
+                        "n": f"{change['count']:,}",
+                        "sample": sample,
+                    }
+                )
+    for finding in report.get("privacy") or []:
+        lines.append(_("Personal data? %(message)s") % {"message": finding["message"]})
+    lines.append(
+        _("Errors: %(errors)s, warnings: %(warnings)s")
+        % {"errors": f"{run.error_count:,}", "warnings": f"{run.warning_count:,}"}
+    )
+    problems = report.get("problems") or []
+    for problem in problems[:SHOWN_PROBLEMS]:
+        mark = "E" if problem.get("level", "error") == "error" else "W"
+        lines.append(f"  [{mark}] {problem['message']}")
+    hidden = run.error_count + run.warning_count - min(len(problems), SHOWN_PROBLEMS)
+    if hidden > 0:
+        lines.append("  " + _("… and %(n)s more") % {"n": f"{hidden:,}"})
+    return "\n".join(lines)

@@ -1,0 +1,373 @@
+"""Every write of the publish pipeline: upload, convert, publish, roll back.
+
+A run is a draft: converting it writes only its own files and report. Publishing
+adds a version that is not yet current, loads its table, and only then makes it
+the resource's current version (catalog.services.make_current), so residents and
+the API see the old version until the new one is complete.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from machi.accounts.models import Role
+from machi.accounts.permissions import has_role
+from machi.audit import services as audit
+from machi.catalog import permissions
+from machi.catalog import services as catalog
+from machi.catalog.models import Dataset, Resource, ResourceVersion
+from machi.datastore import services as datastore
+from machi.publish import pipeline, standards
+from machi.publish.models import Run, RunStatus
+
+STANDARD_TAG = "自治体標準ODS"
+
+
+class PublishError(Exception):
+    """A run cannot be published as it is; the message says why and what to do."""
+
+
+def can_override(user: User, dataset: Dataset) -> bool:
+    """Department admins (and site admins) may publish a version that still has errors."""
+    return has_role(user, dataset.department, Role.ADMIN)
+
+
+@transaction.atomic
+def start_run(
+    *,
+    actor: User,
+    dataset: Dataset,
+    upload: UploadedFile | File,
+    resource: Resource | None = None,
+    resource_name: str = "",
+    options: dict[str, Any] | None = None,
+) -> Run:
+    """Keep the uploaded file as a new draft run; the caller queues its conversion."""
+    if not permissions.can_edit_dataset(actor, dataset):
+        raise PermissionDenied(_("You cannot edit this dataset."))
+    if resource is not None and resource.dataset_id != dataset.pk:
+        raise ValidationError({"resource": _("This resource belongs to another dataset.")})
+    name = Path(upload.name or "upload").name
+    run = Run(
+        dataset=dataset,
+        resource=resource,
+        resource_name=resource_name or (resource.name if resource else Path(name).stem),
+        filename=name,
+        options=options or {},
+        created_by=actor,
+    )
+    _check_options(run.options)
+    run.original.save(name, upload, save=False)
+    run.save()
+    audit.record(
+        actor=actor,
+        action="create",
+        obj=run,
+        department_id=dataset.department_id,
+        changes={"file": [None, name]},
+    )
+    return run
+
+
+def set_options(*, actor: User, run: Run, options: dict[str, Any]) -> Run:
+    """Staff corrected a guess (sheet, header, mapping ...): the run converts again."""
+    if not permissions.can_edit_dataset(actor, run.dataset):
+        raise PermissionDenied(_("You cannot edit this dataset."))
+    if run.status in {RunStatus.PUBLISHING, RunStatus.PUBLISHED}:
+        raise PublishError(_("This version is already published; upload the file again."))
+    merged = {**run.options, **options}
+    _check_options(merged)
+    with transaction.atomic():
+        Run.objects.filter(pk=run.pk).update(
+            options=merged, status=RunStatus.QUEUED, progress=0.0, stage=""
+        )
+        audit.record(
+            actor=actor,
+            action="update",
+            obj=run,
+            department_id=run.dataset.department_id,
+            changes={"options": [run.options, merged]},
+        )
+    run.refresh_from_db()
+    return run
+
+
+def confirm_public(*, actor: User, run: Run, columns: list[str]) -> None:
+    """Staff confirm that columns flagged as personal data are public on purpose (audited)."""
+    if not permissions.can_edit_dataset(actor, run.dataset):
+        raise PermissionDenied(_("You cannot edit this dataset."))
+    before = run.options.get("privacy_confirmed", [])
+    if sorted(before) == sorted(columns):
+        return
+    with transaction.atomic():
+        run.options = {**run.options, "privacy_confirmed": columns}
+        run.save(update_fields=["options"])
+        audit.record(
+            actor=actor,
+            action="update",
+            obj=run,
+            department_id=run.dataset.department_id,
+            changes={"privacy_confirmed": [before, columns]},
+        )
+
+
+def _check_options(options: dict[str, Any]) -> None:
+    try:
+        parsed = pipeline.Options.from_json(options)
+        parsed.sheet = int(parsed.sheet)
+    except TypeError as error:
+        raise ValidationError(_("Unknown option: %(error)s") % {"error": error}) from None
+    if parsed.standard:
+        try:
+            standards.get(parsed.standard)
+        except KeyError:
+            raise ValidationError(
+                _("There is no standard dataset called “%(name)s”. Known: %(known)s.")
+                % {
+                    "name": parsed.standard,
+                    "known": ", ".join(s.slug for s in standards.all_standards()),
+                }
+            ) from None
+    if parsed.section_mode not in {"column", "drop"}:
+        raise ValidationError(_("Section rows are either kept as a column or dropped."))
+
+
+def convert_run(run: Run, progress: Callable[[str, float], None] | None = None) -> Run:
+    """Convert a queued run (the task body): its clean CSV, schema and report."""
+
+    def report_progress(stage: str, fraction: float) -> None:
+        Run.objects.filter(pk=run.pk).update(stage=stage[:100], progress=round(fraction, 3))
+        if progress is not None:
+            progress(stage, fraction)
+
+    Run.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, stage="", progress=0.0)
+    options = pipeline.Options.from_json(run.options)
+    with tempfile.TemporaryDirectory(prefix="machi-publish-") as folder:
+        original = _local_copy(run, Path(folder))
+        output = Path(folder) / "converted.csv"
+        try:
+            result = pipeline.convert(original, run.filename, output, options, report_progress)
+        except Exception as error:
+            Run.objects.filter(pk=run.pk).update(
+                status=RunStatus.FAILED,
+                finished=timezone.now(),
+                error_count=1,
+                report={
+                    "problems": [
+                        {
+                            "code": "internal",
+                            "message": _("The conversion stopped unexpectedly: %(error)s")
+                            % {"error": error},
+                        }
+                    ]
+                },
+            )
+            raise
+        run.refresh_from_db()
+        if run.output:
+            run.output.delete(save=False)
+        if result.readable:
+            with output.open("rb") as stream:
+                run.output.save(Path(run.filename).stem + ".csv", File(stream), save=False)
+    run.report = result.report
+    run.schema = result.schema
+    run.row_count = result.row_count
+    run.error_count = result.error_count
+    run.warning_count = result.warning_count
+    run.status = RunStatus.REVIEW if result.readable else RunStatus.FAILED
+    run.stage = ""
+    run.progress = 1.0
+    run.finished = timezone.now()
+    run.save()
+    return run
+
+
+def _local_copy(run: Run, folder: Path) -> Path:
+    """The original as a local file (storage may be remote; readers need a path)."""
+    target = folder / ("original" + Path(run.filename).suffix.lower())
+    with run.original.open("rb") as source, target.open("wb") as copy:
+        shutil.copyfileobj(source, copy, 1 << 20)
+    return target
+
+
+def open_findings(run: Run) -> list[dict[str, Any]]:
+    """Personal-data findings staff have neither confirmed nor removed."""
+    confirmed = set(run.options.get("privacy_confirmed", []))
+    dropped = set(run.options.get("drop_columns", []))
+    return [
+        f
+        for f in run.report.get("privacy", [])
+        if f["column"] not in confirmed and f["column"] not in dropped
+    ]
+
+
+def publish_run(*, actor: User, run: Run, override_reason: str = "") -> ResourceVersion:
+    """Publish now, in this process (CLI, scripts); the site queues `complete_publication`."""
+    run = request_publication(actor=actor, run=run, override_reason=override_reason)
+    return complete_publication(run)
+
+
+def request_publication(*, actor: User, run: Run, override_reason: str = "") -> Run:
+    """Check that the run may be published and claim it; loading follows in the background."""
+    if not permissions.can_edit_dataset(actor, run.dataset):
+        raise PermissionDenied(_("You cannot edit this dataset."))
+    reason = override_reason.strip()
+    _check_publishable(actor, run, reason)
+    claimed = Run.objects.filter(pk=run.pk, status=RunStatus.REVIEW).update(
+        status=RunStatus.PUBLISHING,
+        stage=_("Loading the table"),
+        progress=0.0,
+        published_by=actor,
+        override_reason=reason if run.error_count else "",
+    )
+    if not claimed:
+        raise PublishError(_("This version is already being published."))
+    run.refresh_from_db()
+    return run
+
+
+def complete_publication(run: Run) -> ResourceVersion:
+    """Load the run's clean table as a new version and switch to it when it is complete.
+
+    On failure the run returns to review with the reason in its report, and the
+    resource keeps serving what it served before.
+    """
+    actor = run.published_by
+    dataset = run.dataset
+    resource = run.resource
+    version = None
+    try:
+        with run.output.open("rb") as stream:
+            upload = File(stream, name=Path(run.filename).stem + ".csv")
+            version = catalog.add_draft_version(
+                actor=actor,
+                dataset=dataset,
+                upload=upload,
+                resource=resource,
+                name=run.resource_name,
+            )
+        _load(actor, run, version)
+    except Exception as error:
+        if version is not None and resource is None:
+            catalog.drop_draft_resource(actor=actor, resource=version.resource)
+        elif version is not None:
+            version.delete()
+        report = {**run.report, "publish_error": str(error)}
+        Run.objects.filter(pk=run.pk).update(
+            status=RunStatus.REVIEW, stage="", progress=1.0, report=report
+        )
+        raise
+    with transaction.atomic():
+        catalog.make_current(actor=actor, version=version)
+        datastore.point_view(version.resource)
+        _mark_standard(actor, dataset, run)
+        run.version = version
+        run.resource = version.resource
+        run.status = RunStatus.PUBLISHED
+        run.stage = ""
+        run.progress = 1.0
+        run.report.pop("publish_error", None)
+        run.save()
+        audit.record(
+            actor=actor,
+            action="publish",
+            obj=run,
+            department_id=dataset.department_id,
+            changes={
+                "version": [None, version.number],
+                "rows": [None, run.row_count],
+                "errors": [None, run.error_count],
+                **({"override_reason": [None, run.override_reason]} if run.error_count else {}),
+            },
+        )
+    return version
+
+
+def _check_publishable(actor: User, run: Run, reason: str) -> None:
+    if run.status != RunStatus.REVIEW:
+        raise PublishError(
+            _("Only a converted version can be published (this one is: %(status)s).")
+            % {"status": run.get_status_display()}
+        )
+    if run.error_count:
+        if not can_override(actor, run.dataset):
+            raise PublishError(
+                _(
+                    "This version has %(n)d errors. Fix them in the file and upload it again, "
+                    "or ask a department administrator to publish it with a reason."
+                )
+                % {"n": run.error_count}
+            )
+        if not reason:
+            raise PublishError(
+                _("This version has %(n)d errors: write why it is published anyway.")
+                % {"n": run.error_count}
+            )
+    pending = open_findings(run)
+    if pending:
+        raise PublishError(
+            _(
+                "Columns that look like personal data must be confirmed as public or removed "
+                "first: %(columns)s."
+            )
+            % {"columns": "、".join(sorted({f["column"] for f in pending}))}
+        )
+
+
+def _load(actor: User, run: Run, version: ResourceVersion) -> None:
+    schema = load_schema(run)
+    header, rows, stream = pipeline.read_output(Path(version.file.path))
+    with stream:
+        datastore.load_table(
+            actor=actor, version=version, schema=schema, rows=rows, source=version.filename
+        )
+
+
+def load_schema(run: Run) -> dict[str, Any]:
+    """The schema the rows are loaded with: the published one, made to accept what it holds.
+
+    Constraints are the standard's promise and are reported per cell while converting;
+    loading must not refuse a version an administrator chose to publish, so they are
+    left out here, and columns whose cells could not all be converted load as text.
+    """
+    schema = json.loads(json.dumps(run.schema))
+    loose = set(run.report.get("loose_columns", []))
+    for spec in schema["fields"]:
+        spec.pop("constraints", None)
+        if spec["name"] in loose:
+            spec["type"] = "string"
+            spec.pop("format", None)
+    return schema
+
+
+def _mark_standard(actor: User, dataset: Dataset, run: Run) -> None:
+    slug = (run.schema or {}).get("x-standard")
+    if not slug:
+        return
+    standard = standards.get(slug)
+    wanted = standards.tags_for(standard)
+    current = list(dataset.tags.values_list("name", flat=True))
+    if dataset.standard == slug and set(wanted) <= set(current):
+        return
+    catalog.update_dataset(
+        actor=actor, dataset=dataset, standard=slug, tags=sorted(set(current) | set(wanted))
+    )
+
+
+def rollback(*, actor: User, version: ResourceVersion) -> None:
+    """Serve an earlier version again (its table, when it has one, answers the API)."""
+    catalog.make_current(actor=actor, version=version)
+    datastore.point_view(version.resource)

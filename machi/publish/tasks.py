@@ -1,0 +1,72 @@
+"""Background work of the pipeline: Django tasks (the database backend unless configured).
+
+Conversions and loads are queued after the request's transaction commits, so the
+worker always finds the run it is given.
+"""
+
+import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django_tasks import task
+
+from machi.publish.models import Run, RunStatus
+
+REFRESH_CHECK = datetime.timedelta(minutes=10)
+
+
+@task()
+def convert(run_id: int) -> str:
+    from machi.publish import services
+
+    run = Run.objects.get(pk=run_id)
+    if run.status != RunStatus.QUEUED:
+        return run.status
+    return services.convert_run(run).status
+
+
+@task()
+def publish(run_id: int) -> str:
+    from machi.publish import services
+
+    run = Run.objects.get(pk=run_id)
+    if run.status != RunStatus.PUBLISHING:
+        return run.status
+    services.complete_publication(run)
+    return RunStatus.PUBLISHED
+
+
+@task()
+def refresh_due() -> int:
+    """Pull every scheduled source that is due, then check again in REFRESH_CHECK."""
+    from machi.publish import refresh
+
+    done = 0
+    try:
+        for item in refresh.due_refreshes():
+            refresh.run_refresh(item)
+            done += 1
+    finally:
+        schedule_refreshes(force=True)
+    return done
+
+
+def queue_conversion(run: Run) -> None:
+    transaction.on_commit(lambda: convert.enqueue(run.pk))
+
+
+def queue_publication(run: Run) -> None:
+    transaction.on_commit(lambda: publish.enqueue(run.pk))
+
+
+def schedule_refreshes(*, force: bool = False) -> None:
+    """Keep one refresh check queued (the database backend; `machi serve` calls this)."""
+    if "django_tasks_db" not in settings.TASKS["default"]["BACKEND"]:
+        return
+    from django_tasks_db.models import DBTaskResult
+
+    path = f"{refresh_due.module_path}"
+    waiting = DBTaskResult.objects.filter(task_path=path, status="READY").exists()
+    if force or not waiting:
+        refresh_due.using(run_after=timezone.now() + REFRESH_CHECK).enqueue()

@@ -1,0 +1,219 @@
+"""The conversion on every real municipal file in ../shared/realdata: what staff would be shown."""
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from machi.publish import pipeline
+
+# file: (encoding, header rows, standard or "", {column: type}, {column: rule changed}, rows)
+REAL_FILES: dict[str, tuple[str, list[int], str, dict[str, str], dict[str, str], int]] = {
+    "yaizu/222127_aed.csv": (
+        "UTF-8",
+        [1],
+        "aed",
+        {"緯度": "number", "開始時間": "time", "NO": "string"},
+        {"電話番号": "phone", "設置位置": "width"},
+        82,
+    ),
+    "yaizu/222127_public_toilet.csv": (
+        "UTF-8",
+        [1],
+        "public-toilet-2026",
+        {"男性トイレ総数": "integer", "利用開始時間": "time"},
+        {"名称": "width"},
+        112,
+    ),
+    "yaizu/222127_public_wireless_lan.csv": (
+        "UTF-8",
+        [1],
+        "public-wireless-lan",
+        {"経度": "number"},
+        {"電話番号": "phone", "名称": "space"},
+        17,
+    ),
+    "yaizu/222127_facilities_smartmap.csv": (
+        "UTF-8 (BOM)",
+        [1],
+        "public-facility",
+        {"終了時間": "time"},
+        # Published under the standard's spelling 利用可能時間特記事項 (an alias matched it).
+        {"利用可能時間特記事項": "width"},
+        28,
+    ),
+    "yaizu/222127_hinannjo.csv": (
+        "UTF-8",
+        [1],
+        "",
+        {"開設される災害の種類（風水害）": "boolean", "避難所面積平方メートル": "integer"},
+        {"開設される災害の種類（風水害）": "flag", "電話番号": "phone"},
+        56,
+    ),
+    "katsushika/katsushika_tourism.csv": (
+        "Shift_JIS",
+        [1],
+        "tourism",
+        {"開始時間": "time", "緯度": "number"},
+        {"開始時間": "time"},
+        3,
+    ),
+    "hachijo/hachijo_sightseeing.csv": ("Shift_JIS", [1], "", {"緯度": "number"}, {}, 20),
+    "hachijo/hachijo_sightseeing.xlsx": ("", [1], "", {"緯度": "number"}, {}, 20),
+    "minato/13103hoikuen201612.csv": (
+        "UTF-8",
+        [2],
+        "",
+        {"短時間保育開始時間": "time"},
+        {"延長保育": "width", "所在地": "space"},
+        66,
+    ),
+    "saitama/【さいたま市】AED設置場所一覧.csv": (
+        "UTF-8 (BOM)",
+        [1],
+        "",
+        {"緯度": "number"},
+        {"設置場所": "width"},
+        392,
+    ),
+    "takamatsu/public_toilet__data.csv": (
+        "UTF-8",
+        [1],
+        "public-toilet",
+        {"男性トイレ総数": "integer", "緯度": "number"},
+        # 37201 is the 5-digit JIS code: its check digit is added (372013).
+        {"都道府県コード又は市区町村コード": "lg-code"},
+        169,
+    ),
+    "takamatsu/public_wireless_lan__data.xlsx": (
+        "",
+        [1],
+        "public-wireless-lan",
+        {"緯度": "number"},
+        {"都道府県コード又は市区町村コード": "lg-code"},
+        3,
+    ),
+    "takamatsu/nursery_school__data.xlsx": (
+        "",
+        [1],
+        "preschool",
+        {"開始時間": "time", "認可等年月日": "date"},
+        {"開始時間": "time"},
+        118,
+    ),
+    "takamatsu/population__0066_202601.xlsx": (
+        "",
+        [1],
+        "population",
+        {"総人口": "integer", "調査年月日": "date"},
+        {"地域名": "width"},
+        235,
+    ),
+    "bunkyo/bunkyoku_metadata.xlsx": (
+        "",
+        [1],
+        "",
+        {"最終更新日": "date"},
+        {"最終更新日": "date"},
+        64,
+    ),
+    "bunkyo/derived/open-infra-japan_131059_public-toilet_normalized.csv": (
+        "UTF-8",
+        [1],
+        "public-toilet-2026",
+        {"利用開始時間": "time"},
+        {"備考": "width"},
+        24,
+    ),
+}
+
+
+def convert(path: Path, tmp_path: Path, **options: Any) -> pipeline.Result:
+    return pipeline.convert(
+        path, path.name, tmp_path / "out.csv", pipeline.Options(**options), lambda *a: None
+    )
+
+
+def test_every_real_file_is_listed(shared_dir: Path) -> None:
+    found = {
+        str(p.relative_to(shared_dir / "realdata"))
+        for p in (shared_dir / "realdata").rglob("*")
+        if p.suffix in {".csv", ".xlsx", ".xls", ".ods", ".tsv", ".txt"}
+    }
+    assert found == set(REAL_FILES)
+
+
+@pytest.mark.parametrize("name", sorted(REAL_FILES))
+def test_real_file(name: str, shared_dir: Path, tmp_path: Path) -> None:
+    encoding, header, standard, types, rules, rows = REAL_FILES[name]
+    result = convert(shared_dir / "realdata" / name, tmp_path)
+    report = result.report
+    assert result.readable
+    assert report["file"]["encoding"] == encoding
+    assert report["layout"]["header_rows"] == header
+    assert report["standard"]["slug"] == standard
+    columns = {c["name"]: c for c in report["columns"]}
+    for column, kind in types.items():
+        assert columns[column]["type"] == kind, column
+    for column, rule in rules.items():
+        changed = {c["rule"]: c for c in columns[column]["changes"]}
+        assert rule in changed, (column, list(changed))
+        assert changed[rule]["count"] > 0 and changed[rule]["samples"]
+    assert result.row_count == rows
+    written = (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()
+    assert written[0].split(",")[: len(report["columns"])] == [c["name"] for c in report["columns"]]
+
+
+def test_the_minato_title_row_is_skipped(shared_dir: Path, tmp_path: Path) -> None:
+    result = convert(shared_dir / "realdata/minato/13103hoikuen201612.csv", tmp_path)
+    assert result.report["layout"]["title"] == "港区内認可保育園等一覧"
+    assert result.report["layout"]["body_start"] == 3
+
+
+def test_bunkyo_section_rows_become_a_column_or_go(shared_dir: Path, tmp_path: Path) -> None:
+    path = shared_dir / "realdata/bunkyo/bunkyoku_metadata.xlsx"
+    kept = convert(path, tmp_path)
+    assert kept.report["columns"][-1]["name"] == "区分"
+    assert kept.report["preview"][1][-1] == "手続き・くらし"
+    dropped = convert(path, tmp_path, section_mode="drop")
+    assert "区分" not in [c["name"] for c in dropped.report["columns"]]
+    assert dropped.row_count == kept.row_count == 64
+
+
+def test_takamatsu_codes_get_their_check_digit(shared_dir: Path, tmp_path: Path) -> None:
+    result = convert(shared_dir / "realdata/takamatsu/public_toilet__data.csv", tmp_path)
+    assert "bad-lg-code" not in result.report["problem_counts"]
+    header, *rows = [
+        line.split(",") for line in (tmp_path / "out.csv").read_text().splitlines()[:3]
+    ]
+    assert rows[0][header.index("都道府県コード又は市区町村コード")] == "372013"
+    # English FIWARE headers renamed to the standard's.
+    assert {"緯度", "経度", "名称", "方書"} <= set(header)
+
+
+def test_takamatsu_24_00_is_reported_per_cell(shared_dir: Path, tmp_path: Path) -> None:
+    result = convert(shared_dir / "realdata/takamatsu/public_toilet__data.csv", tmp_path)
+    bad = [p for p in result.report["problems"] if p["code"] == "bad-time"]
+    assert bad and bad[0]["value"] == "24:00" and bad[0]["row"] >= 2
+
+
+def test_a_mobile_number_in_a_description_is_flagged(shared_dir: Path, tmp_path: Path) -> None:
+    result = convert(shared_dir / "realdata/hachijo/hachijo_sightseeing.csv", tmp_path)
+    assert [(f["column"], f["kind"]) for f in result.report["privacy"]] == [
+        ("説明", "mobile-phone")
+    ]
+
+
+def test_a_standard_chosen_by_staff_reports_what_is_missing(
+    shared_dir: Path, tmp_path: Path
+) -> None:
+    path = shared_dir / "realdata/saitama/【さいたま市】AED設置場所一覧.csv"
+    result = convert(path, tmp_path, standard="aed")
+    assert result.report["standard"]["slug"] == "aed"
+    missing = [
+        p["column"] for p in result.report["problems"] if p["code"] == "required-column-missing"
+    ]
+    assert missing == ["名称_カナ"]
+    names = [c["name"] for c in result.report["columns"]]
+    assert names[:4] == ["都道府県コード又は市区町村コード", "NO", "都道府県名", "市区町村名"]
+    assert "名称" in names and result.report["standard"]["mapping"]["施設名等"] == "名称"

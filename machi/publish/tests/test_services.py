@@ -1,0 +1,196 @@
+"""Publishing through the services: drafts, errors, overrides, personal data, roll-back."""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from machi.accounts.models import Department
+from machi.audit.models import AuditEvent
+from machi.catalog.models import Dataset
+from machi.datastore.models import Table
+from machi.publish import services
+from machi.publish.models import Run, RunStatus
+from machi.publish.tests.conftest import AED_CSV
+
+pytestmark = pytest.mark.django_db(databases=["default", "datastore"])
+
+
+@pytest.fixture
+def aeds(make_dataset: Callable[..., Dataset], kikaku: Department) -> Dataset:
+    return make_dataset(kikaku, "aed", "AED設置箇所一覧")
+
+
+def converted(actor: User, dataset: Dataset, upload: Any, **options: Any) -> Run:
+    run = services.start_run(actor=actor, dataset=dataset, upload=upload, options=options)
+    return services.convert_run(run)
+
+
+def rows_of(client: Client, dataset: Dataset) -> dict[str, Any]:
+    resource = dataset.resources.get()
+    response = client.get(f"/api/v1/datastore/{resource.uid}/rows")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_a_shift_jis_file_is_converted_matched_and_published(
+    editor: User, aeds: Dataset, aed_upload: Callable, resident: Client
+) -> None:
+    run = converted(editor, aeds, aed_upload())
+    assert run.status == RunStatus.REVIEW
+    report = run.report
+    assert report["file"]["encoding"] == "Shift_JIS"
+    assert report["layout"]["header_rows"] == [2]
+    assert report["layout"]["title"].startswith("文京区AED設置箇所一覧")
+    assert report["standard"]["slug"] == "aed"
+    columns = {c["name"]: c for c in report["columns"]}
+    assert columns["緯度"]["type"] == "number"
+    rules = {c["rule"] for c in columns["設置位置"]["changes"]}
+    assert "width" in rules
+    assert run.error_count == 0, report["problems"]
+
+    version = services.publish_run(actor=editor, run=run)
+    assert version.resource.current == version
+    data = rows_of(resident, aeds)
+    assert data["total"] == 3
+    first = data["records"][0]
+    assert first["名称"] == "文京シビックセンター"
+    assert first["NO"] == "1"  # full-width digit to half width, kept as text
+    assert first["設置位置"] == "1階\u3000総合案内"  # one full-width space between words stays
+    assert first["電話番号"] == "03-3812-7111"
+    aeds.refresh_from_db()
+    assert aeds.standard == "aed"
+    assert {"自治体標準ODS", "AED設置箇所一覧"} <= set(aeds.tags.values_list("name", flat=True))
+    assert AuditEvent.objects.filter(action="publish", object_id=str(run.pk)).exists()
+
+
+def test_errors_block_publishing_for_editors(
+    editor: User, aeds: Dataset, aed_upload: Callable
+) -> None:
+    broken = AED_CSV.replace("35.70807", "北緯").replace("131059,２", "131058,２")
+    run = converted(editor, aeds, aed_upload(broken))
+    assert run.error_count >= 2
+    places = {(p.get("row"), p.get("column")) for p in run.report["problems"]}
+    assert (3, "緯度") in places
+    assert (4, "都道府県コード又は市区町村コード") in places
+    with pytest.raises(services.PublishError, match="department administrator"):
+        services.publish_run(actor=editor, run=run)
+    assert not aeds.resources.exists()
+
+
+def test_a_department_admin_publishes_over_errors_with_a_reason(
+    department_admin: User, aeds: Dataset, aed_upload: Callable, resident: Client
+) -> None:
+    broken = AED_CSV.replace("35.70807", "北緯")
+    run = converted(department_admin, aeds, aed_upload(broken))
+    with pytest.raises(services.PublishError, match="why"):
+        services.publish_run(actor=department_admin, run=run)
+    run.refresh_from_db()
+    services.publish_run(actor=department_admin, run=run, override_reason="座標は来月修正")
+    run.refresh_from_db()
+    assert run.override_reason == "座標は来月修正"
+    event = AuditEvent.objects.get(action="publish", object_id=str(run.pk))
+    assert event.changes["override_reason"] == [None, "座標は来月修正"]
+    records = rows_of(resident, aeds)["records"]
+    assert records[0]["緯度"] == "北緯"  # the column loaded as text, nothing lost
+
+
+def test_personal_data_must_be_confirmed_or_removed(
+    editor: User, make_dataset: Callable[..., Dataset], kikaku: Department, resident: Client
+) -> None:
+    dataset = make_dataset(kikaku, "volunteers", "ボランティア一覧")
+    text = (
+        "氏名,住所,メールアドレス,携帯電話\n"
+        "山田太郎,東京都文京区春日1-1-1,taro@example.jp,090-1234-5678\n"
+        "佐藤花子,東京都文京区本郷2-2-2,hanako@example.jp,080-2345-6789\n"
+    )
+    run = converted(editor, dataset, SimpleUploadedFile("v.csv", text.encode()))
+    flagged = {f["column"] for f in run.report["privacy"]}
+    assert {"メールアドレス", "携帯電話"} <= flagged
+    with pytest.raises(services.PublishError, match="personal data"):
+        services.publish_run(actor=editor, run=run)
+    run.refresh_from_db()
+    run = services.set_options(actor=editor, run=run, options={"drop_columns": sorted(flagged)})
+    run = services.convert_run(run)
+    services.confirm_public(
+        actor=editor, run=run, columns=[f["column"] for f in run.report["privacy"]]
+    )
+    run.refresh_from_db()
+    services.publish_run(actor=editor, run=run)
+    fields = [f["name"] for f in rows_of(resident, dataset)["fields"]]
+    assert "メールアドレス" not in fields and "携帯電話" not in fields
+
+
+def test_a_new_version_replaces_the_old_only_when_loaded_and_rolls_back(
+    editor: User, aeds: Dataset, aed_upload: Callable, resident: Client
+) -> None:
+    first = converted(editor, aeds, aed_upload())
+    v1 = services.publish_run(actor=editor, run=first)
+    more = (
+        AED_CSV
+        + "131059,４,東京都,文京区,湯島図書館,ユシマトショカン,東京都文京区湯島2-21-17,"
+        + "35.70452,139.76588,玄関,03-3836-6661,無\n"
+    )
+    second = services.start_run(
+        actor=editor, dataset=aeds, upload=aed_upload(more), resource=v1.resource
+    )
+    second = services.convert_run(second)
+    assert rows_of(resident, aeds)["total"] == 3  # converting changes nothing public
+    v2 = services.publish_run(actor=editor, run=second)
+    assert v2.number == 2
+    assert rows_of(resident, aeds)["total"] == 4
+    services.rollback(actor=editor, version=v1)
+    assert rows_of(resident, aeds)["total"] == 3
+    assert Table.objects.filter(resource=v1.resource).count() == 2
+
+
+def test_a_failed_load_keeps_the_previous_version(
+    editor: User, aeds: Dataset, aed_upload: Callable, resident: Client, monkeypatch: Any
+) -> None:
+    v1 = services.publish_run(actor=editor, run=converted(editor, aeds, aed_upload()))
+    run = services.start_run(actor=editor, dataset=aeds, upload=aed_upload(), resource=v1.resource)
+    run = services.convert_run(run)
+
+    def broken(**kwargs: Any) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("machi.datastore.services.load_table", broken)
+    with pytest.raises(RuntimeError):
+        services.publish_run(actor=editor, run=run)
+    run.refresh_from_db()
+    assert run.status == RunStatus.REVIEW
+    assert "disk full" in run.report["publish_error"]
+    v1.resource.refresh_from_db()
+    assert v1.resource.current == v1
+    assert v1.resource.versions.count() == 1
+    assert rows_of(resident, aeds)["total"] == 3
+
+
+def test_an_unreadable_file_fails_with_the_reason(editor: User, aeds: Dataset) -> None:
+    run = converted(editor, aeds, SimpleUploadedFile("aed.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00"))
+    assert run.status == RunStatus.FAILED
+    assert run.report["problems"][0]["code"] == "binary"
+    with pytest.raises(services.PublishError):
+        services.publish_run(actor=editor, run=run)
+
+
+def test_outsiders_cannot_upload(outsider: User, aeds: Dataset, aed_upload: Callable) -> None:
+    with pytest.raises(PermissionDenied):
+        services.start_run(actor=outsider, dataset=aeds, upload=aed_upload())
+
+
+def test_the_datapackage_lists_the_published_schema(
+    editor: User, aeds: Dataset, aed_upload: Callable, resident: Client
+) -> None:
+    services.publish_run(actor=editor, run=converted(editor, aeds, aed_upload()))
+    package = resident.get("/dataset/aed/datapackage.json").json()
+    (resource,) = package["resources"]
+    assert package["x-standard"] == "aed"
+    assert resource["schema"]["x-standard"] == "aed"
+    fields = {f["name"]: f for f in resource["schema"]["fields"]}
+    assert fields["名称"]["constraints"]["required"] is True
+    assert resource["datastore"].endswith(f"/api/v1/datastore/{resource['name']}/rows")

@@ -1,0 +1,172 @@
+"""The staff pages: upload, review, correct the guess, publish, roll back."""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from machi.accounts.models import Department
+from machi.catalog.models import Dataset
+from machi.publish.models import Run, RunStatus
+from machi.publish.tests.conftest import workbook_bytes
+
+pytestmark = pytest.mark.django_db(databases=["default", "datastore"])
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@pytest.fixture
+def toilets(make_dataset: Callable[..., Dataset], kikaku: Department) -> Dataset:
+    return make_dataset(kikaku, "toilets", "公衆トイレ")
+
+
+def upload(client: Client, dataset: Dataset, data: bytes, name: str, captured: Any) -> Run:
+    with captured(execute=True):
+        response = client.post(
+            "/staff/publish/",
+            {
+                "file": SimpleUploadedFile(name, data, content_type=XLSX),
+                "dataset": dataset.pk,
+                "resource_name": "",
+                "standard": "auto",
+            },
+        )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    run = Run.objects.get()
+    assert response["Location"] == f"/staff/publish/{run.uid}/"
+    return run
+
+
+def sheet_with_a_title() -> bytes:
+    return workbook_bytes(
+        [
+            ["文京区 公衆トイレ一覧"],
+            ["令和6年4月1日現在"],
+            [],
+            ["名称", "所在地", "男性トイレ数", "開設日", "車いす対応"],
+            ["小石川公園トイレ", "東京都文京区小石川1-1", "２", "令和5年4月1日", "○"],
+            ["本郷公園トイレ", "東京都文京区本郷2-2", "3", "H31.4.30", "×"],
+        ]
+    )
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(resident: Client) -> None:
+    response = resident.get("/staff/publish/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_an_editor_uploads_reviews_and_publishes(
+    client_for: Callable[[User], Client],
+    editor: User,
+    toilets: Dataset,
+    django_capture_on_commit_callbacks: Any,
+    resident: Client,
+) -> None:
+    client = client_for(editor)
+    run = upload(
+        client, toilets, sheet_with_a_title(), "toilets.xlsx", django_capture_on_commit_callbacks
+    )
+    run.refresh_from_db()
+    assert run.status == RunStatus.REVIEW
+    page = client.get(f"/staff/publish/{run.uid}/").content.decode()
+    assert "文京区 公衆トイレ一覧" in page  # the title found above the table
+    assert "令和5年4月1日 → 2023-04-01" in page
+    assert "２ → 2" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/staff/publish/{run.uid}/publish", {})
+    assert response.status_code == 302
+    run.refresh_from_db()
+    assert run.status == RunStatus.PUBLISHED
+    resource = toilets.resources.get()
+    rows = resident.get(f"/api/v1/datastore/{resource.uid}/rows").json()["records"]
+    assert rows[0]["開設日"] == "2023-04-01" and rows[1]["車いす対応"] is False
+    page = client.get(f"/staff/publish/{run.uid}/").content.decode()
+    assert f"/api/v1/datastore/{resource.uid}/rows" in page
+
+
+def test_staff_correct_the_header_guess(
+    client_for: Callable[[User], Client],
+    editor: User,
+    toilets: Dataset,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    client = client_for(editor)
+    run = upload(
+        client, toilets, sheet_with_a_title(), "toilets.xlsx", django_capture_on_commit_callbacks
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/staff/publish/{run.uid}/layout",
+            {"sheet": 0, "header_rows": "5", "body_start": "6", "section_mode": "column"},
+        )
+    assert response.status_code == 302
+    run.refresh_from_db()
+    assert run.report["layout"]["header_rows"] == [5]
+    assert run.report["layout"]["guessed"] is False
+    assert run.row_count == 1
+    assert "小石川公園トイレ" in [c["name"] for c in run.report["columns"]]
+
+
+def test_a_wrong_header_row_is_refused_with_a_message(
+    client_for: Callable[[User], Client],
+    editor: User,
+    toilets: Dataset,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    client = client_for(editor)
+    run = upload(
+        client, toilets, sheet_with_a_title(), "toilets.xlsx", django_capture_on_commit_callbacks
+    )
+    response = client.post(
+        f"/staff/publish/{run.uid}/layout",
+        {"sheet": 0, "header_rows": "x", "body_start": "", "section_mode": "column"},
+    )
+    assert response.status_code == 400
+    assert "3,4" in response.content.decode()
+
+
+def test_outsiders_cannot_see_a_run(
+    client_for: Callable[[User], Client],
+    editor: User,
+    outsider: User,
+    toilets: Dataset,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    run = upload(
+        client_for(editor),
+        toilets,
+        sheet_with_a_title(),
+        "t.xlsx",
+        django_capture_on_commit_callbacks,
+    )
+    assert client_for(outsider).get(f"/staff/publish/{run.uid}/").status_code == 404
+    assert client_for(outsider).post(f"/staff/publish/{run.uid}/publish").status_code == 404
+
+
+def test_progress_is_reported_as_json(
+    client_for: Callable[[User], Client], editor: User, toilets: Dataset, settings: Any
+) -> None:
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    client = client_for(editor)
+    response = client.post(
+        "/staff/publish/",
+        {
+            "file": SimpleUploadedFile("t.xlsx", sheet_with_a_title(), content_type=XLSX),
+            "dataset": toilets.pk,
+            "standard": "auto",
+        },
+    )
+    run = Run.objects.get()
+    data = client.get(f"/staff/publish/{run.uid}/progress.json").json()
+    assert data == {
+        "status": "queued",
+        "status_display": data["status_display"],
+        "stage": "",
+        "progress": 0.0,
+        "busy": True,
+    }
+    page = client.get(response["Location"]).content.decode()
+    assert "<progress" in page

@@ -1,0 +1,284 @@
+"""Staff pages: upload a file, review what the pipeline found and changed, publish, roll back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from machi.accounts.models import Role
+from machi.accounts.permissions import department_ids, is_site_admin
+from machi.catalog import permissions
+from machi.catalog.models import Dataset, Resource, ResourceVersion
+from machi.publish import forms, reports, services, standards, tasks
+from machi.publish.models import Run, RunStatus
+
+staff_only = login_required(login_url="admin:login")
+SHOWN_PROBLEMS = 200
+
+
+def editable_datasets(user: Any) -> QuerySet[Dataset]:
+    datasets = Dataset.objects.select_related("department").order_by("title")
+    if is_site_admin(user):
+        return datasets
+    return datasets.filter(department_id__in=department_ids(user, Role.EDITOR))
+
+
+def _run(request: HttpRequest, uid: str) -> Run:
+    run = get_object_or_404(Run.objects.select_related("dataset__department", "resource"), uid=uid)
+    if not permissions.can_edit_dataset(request.user, run.dataset):
+        raise Http404
+    return run
+
+
+@staff_only
+@require_http_methods(["GET", "HEAD", "POST"])
+def runs(request: HttpRequest) -> HttpResponse:
+    datasets = editable_datasets(request.user)
+    form = forms.UploadForm(
+        request.POST or None,
+        request.FILES or None,
+        datasets=datasets,
+        initial={"dataset": request.GET.get("dataset"), "standard": "auto"},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        dataset = data["dataset"]
+        name = data["resource_name"].strip()
+        resource = _resource_named(dataset, name)
+        options: dict[str, Any] = {}
+        if data["standard"] != "auto":
+            options["standard"] = "" if data["standard"] == "none" else data["standard"]
+        try:
+            run = services.start_run(
+                actor=request.user,
+                dataset=dataset,
+                upload=data["file"],
+                resource=resource,
+                resource_name=name,
+                options=options,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            tasks.queue_conversion(run)
+            return redirect("publish:run", uid=run.uid)
+    recent = Run.objects.filter(dataset__in=datasets).select_related("dataset")[:50]
+    return render(request, "publish/runs.html", {"form": form, "runs": recent})
+
+
+def _resource_named(dataset: Dataset, name: str) -> Resource | None:
+    resources = dataset.resources.filter(current__isnull=False)
+    if name:
+        return resources.filter(name=name).first()
+    return resources.get() if resources.count() == 1 else None
+
+
+@staff_only
+@require_safe
+def run_detail(request: HttpRequest, uid: str) -> HttpResponse:
+    run = _run(request, uid)
+    return render(request, "publish/run.html", _run_context(request, run))
+
+
+def _run_context(request: HttpRequest, run: Run, **forms_given: Any) -> dict[str, Any]:
+    report = run.report or {}
+    context: dict[str, Any] = {
+        "run": run,
+        "report": report,
+        "text_report": reports.as_text(run) if run.status == RunStatus.REVIEW else "",
+        "problems": (report.get("problems") or [])[:SHOWN_PROBLEMS],
+        "findings": services.open_findings(run),
+        "can_override": services.can_override(request.user, run.dataset),
+        "columns": [
+            {
+                **column,
+                "changes": [
+                    {**change, "label": reports.rule_name(change["rule"])}
+                    for change in column["changes"]
+                ],
+            }
+            for column in report.get("columns", [])
+        ],
+    }
+    if run.status in {RunStatus.REVIEW, RunStatus.PUBLISHED} and "layout" in report:
+        found = report["layout"]
+        context["layout_form"] = forms_given.get("layout_form") or forms.LayoutForm(
+            initial={
+                "sheet": run.options.get("sheet", 0),
+                "header_rows": ",".join(map(str, found["header_rows"])),
+                "body_start": found["body_start"],
+                "section_mode": found["section_mode"],
+            },
+            sheets=report["file"].get("sheets", []),
+        )
+        context["standard_form"] = forms_given.get("standard_form") or _standard_form(run)
+        context["types"] = forms.TYPES
+        context["publish_form"] = forms_given.get("publish_form") or forms.PublishForm()
+    return context
+
+
+def _standard_form(run: Run, data: Any = None) -> forms.StandardForm:
+    report = run.report
+    standard = report.get("standard") or {}
+    fields = standards.get(standard["slug"]).field_names() if standard.get("slug") else []
+    columns = report.get("source_columns") or []
+    mapping = standard.get("mapping") or {}
+    chosen = run.options.get("standard")
+    initial: dict[str, Any] = {
+        "standard": "auto" if chosen is None else (chosen or "none"),
+        **{f"map_{i}": mapping.get(c, "") for i, c in enumerate(columns)},
+    }
+    return forms.StandardForm(data, initial=initial, columns=columns, fields=fields)
+
+
+@staff_only
+@require_safe
+def run_progress(request: HttpRequest, uid: str) -> JsonResponse:
+    run = _run(request, uid)
+    return JsonResponse(
+        {
+            "status": run.status,
+            "status_display": run.get_status_display(),
+            "stage": run.stage,
+            "progress": run.progress,
+            "busy": run.is_busy,
+        }
+    )
+
+
+@staff_only
+@require_POST
+def run_layout(request: HttpRequest, uid: str) -> HttpResponse:
+    run = _run(request, uid)
+    form = forms.LayoutForm(request.POST, sheets=run.report.get("file", {}).get("sheets", []))
+    if not form.is_valid():
+        return render(
+            request, "publish/run.html", _run_context(request, run, layout_form=form), status=400
+        )
+    options = form.options()
+    if options.get("sheet", 0) != run.options.get("sheet", 0):
+        # Another sheet: its header is found afresh.
+        options = {"sheet": options["sheet"], "header_rows": None, "body_start": None}
+    return _reconvert(request, run, options)
+
+
+@staff_only
+@require_POST
+def run_standard(request: HttpRequest, uid: str) -> HttpResponse:
+    run = _run(request, uid)
+    form = _standard_form(run, request.POST)
+    if not form.is_valid():
+        return render(
+            request, "publish/run.html", _run_context(request, run, standard_form=form), status=400
+        )
+    before = run.options.get("standard")
+    before = "auto" if before is None else (before or "none")
+    options = form.options(changed_standard=form.cleaned_data["standard"] != before)
+    return _reconvert(request, run, options)
+
+
+@staff_only
+@require_POST
+def run_columns(request: HttpRequest, uid: str) -> HttpResponse:
+    run = _run(request, uid)
+    allowed = {t for t, _label in forms.TYPES}
+    types = dict(run.options.get("types", {}))
+    for i, column in enumerate(run.report.get("columns", [])):
+        wanted = request.POST.get(f"type_{i}")
+        if wanted in allowed and wanted != column["type"]:
+            types[column["name"]] = wanted
+    return _reconvert(request, run, {"types": types})
+
+
+@staff_only
+@require_POST
+def run_privacy(request: HttpRequest, uid: str) -> HttpResponse:
+    run = _run(request, uid)
+    confirmed = set(run.options.get("privacy_confirmed", []))
+    dropped = set(run.options.get("drop_columns", []))
+    for finding in run.report.get("privacy", []):
+        choice = request.POST.get(f"privacy_{finding['column']}")
+        if choice == "public":
+            confirmed.add(finding["column"])
+        elif choice == "remove":
+            source = _source_of(run, finding["column"])
+            dropped.add(source)
+    if dropped != set(run.options.get("drop_columns", [])):
+        return _reconvert(
+            request, run, {"privacy_confirmed": sorted(confirmed), "drop_columns": sorted(dropped)}
+        )
+    # Confirming needs no new conversion: the findings stay in the report, marked as seen.
+    services.confirm_public(actor=request.user, run=run, columns=sorted(confirmed))
+    return redirect("publish:run", uid=run.uid)
+
+
+def _source_of(run: Run, column: str) -> str:
+    for spec in run.report.get("columns", []):
+        if spec["name"] == column:
+            return spec.get("source") or column
+    return column
+
+
+def _reconvert(request: HttpRequest, run: Run, options: dict[str, Any]) -> HttpResponse:
+    try:
+        run = services.set_options(actor=request.user, run=run, options=options)
+    except (services.PublishError, ValidationError) as error:
+        messages.error(request, _message(error))
+        return redirect("publish:run", uid=run.uid)
+    tasks.queue_conversion(run)
+    return redirect("publish:run", uid=run.uid)
+
+
+@staff_only
+@require_POST
+def run_publish(request: HttpRequest, uid: str) -> HttpResponse:
+    run = _run(request, uid)
+    form = forms.PublishForm(request.POST)
+    form.is_valid()
+    try:
+        run = services.request_publication(
+            actor=request.user,
+            run=run,
+            override_reason=form.cleaned_data.get("override_reason", ""),
+        )
+    except (services.PublishError, PermissionDenied) as error:
+        form.add_error(None, str(error))
+        return render(
+            request, "publish/run.html", _run_context(request, run, publish_form=form), status=400
+        )
+    tasks.queue_publication(run)
+    return redirect("publish:run", uid=run.uid)
+
+
+@staff_only
+@require_http_methods(["GET", "HEAD", "POST"])
+def versions(request: HttpRequest, uid: str) -> HttpResponse:
+    resource = get_object_or_404(Resource.objects.select_related("dataset", "current"), uid=uid)
+    if not permissions.can_edit_dataset(request.user, resource.dataset):
+        raise Http404
+    if request.method == "POST":
+        version = get_object_or_404(
+            ResourceVersion, resource=resource, number=request.POST.get("number", 0) or 0
+        )
+        services.rollback(actor=request.user, version=version)
+        messages.success(
+            request, _("Version %(n)d is now the published one.") % {"n": version.number}
+        )
+        return redirect(reverse("publish:versions", args=[resource.uid]))
+    listed = resource.versions.select_related("created_by").prefetch_related("table")
+    return render(request, "publish/versions.html", {"resource": resource, "versions": listed})
+
+
+def _message(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        return " ".join(error.messages)
+    return str(error)

@@ -1,0 +1,22 @@
+// Follows a conversion or load in progress and reloads the page when it is done.
+(function () {
+  "use strict";
+  var box = document.querySelector("[data-progress-url]");
+  if (!box) return;
+  var bar = document.getElementById("run-progress");
+  var stage = document.getElementById("run-stage");
+  var status = document.getElementById("run-status");
+  function poll() {
+    fetch(box.getAttribute("data-progress-url"), { credentials: "same-origin" })
+      .then(function (response) { return response.json(); })
+      .then(function (data) {
+        bar.value = data.progress;
+        bar.textContent = Math.round(data.progress * 100) + "%";
+        if (data.stage) stage.textContent = data.stage;
+        status.textContent = data.status_display;
+        if (data.busy) { setTimeout(poll, 700); } else { window.location.reload(); }
+      })
+      .catch(function () { setTimeout(poll, 2000); });
+  }
+  setTimeout(poll, 500);
+})();
