@@ -137,7 +137,7 @@ def convert(
             "title": found.title,
             "section_mode": found.section_mode,
             "guessed": options.header_rows is None,
-            "head": [[n, [_text(c) for c in cells]] for n, cells in head[:30]],
+            "head": [[n, [_text(c) for c in cells]] for n, cells in head[:15]],
         }
         sample_body = layouts.BodyReader(found, sheet=sheet.name, source_name=filename)
         sample = [

@@ -1,0 +1,112 @@
+"""machi ingest: the same pipeline from the command line, with the same report."""
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
+
+from machi.accounts.models import Department
+from machi.catalog.models import Dataset
+from machi.publish.models import Run
+from machi.publish.tests.conftest import AED_CSV, workbook_bytes
+
+pytestmark = pytest.mark.django_db(databases=["default", "datastore"])
+
+
+def ingest(*args: str) -> str:
+    from io import StringIO
+
+    out = StringIO()
+    call_command("ingest", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_ingest_creates_the_dataset_and_publishes(
+    tmp_path: Path, site_admin: User, kikaku: Department
+) -> None:
+    path = tmp_path / "aed.csv"
+    path.write_bytes(AED_CSV.encode("cp932"))
+    output = ingest(
+        str(path), "--dataset", "aed", "--department", kikaku.slug, "--user", site_admin.username
+    )
+    assert "Encoding: Shift_JIS" in output
+    assert "Header: row 2; data from row 3" in output
+    assert "Standard: AED設置箇所一覧 (aed" in output
+    assert "published" in output
+    dataset = Dataset.objects.get(name="aed")
+    assert dataset.department == kikaku and dataset.standard == "aed"
+    assert dataset.resources.get().current.table.row_count == 3
+
+
+def test_ingest_names_a_sheet_and_a_standard(
+    tmp_path: Path, site_admin: User, kikaku: Department
+) -> None:
+    path = tmp_path / "wifi.xlsx"
+    path.write_bytes(
+        workbook_bytes(
+            [
+                ["名称", "住所", "緯度", "経度", "SSID"],
+                [
+                    "文京シビックセンター",
+                    "東京都文京区春日1-16-21",
+                    35.70807,
+                    139.75222,
+                    "Bunkyo_Free_Wi-Fi",
+                ],
+            ]
+        )
+    )
+    output = ingest(
+        str(path),
+        "--dataset",
+        "wifi",
+        "--department",
+        kikaku.slug,
+        "--user",
+        site_admin.username,
+        "--sheet",
+        "一覧",
+        "--standard",
+        "public-wireless-lan",
+        "--dry-run",
+    )
+    assert "Standard: 公衆無線LANアクセスポイント一覧" in output
+    assert "not published" in output
+
+
+def test_ingest_exits_non_zero_when_nothing_is_published(
+    tmp_path: Path, editor: User, make_dataset: Any, kikaku: Department
+) -> None:
+    make_dataset(kikaku, "aed", "AED")
+    path = tmp_path / "aed.csv"
+    path.write_bytes(AED_CSV.replace("35.70807", "北緯").encode("cp932"))
+    with pytest.raises(CommandError, match="nothing published"):
+        ingest(str(path), "--dataset", "aed", "--user", editor.username)
+    assert Run.objects.get().error_count >= 1
+    assert not Dataset.objects.get(name="aed").resources.exists()
+
+
+def test_ingest_reports_an_unreadable_file(
+    tmp_path: Path, site_admin: User, kikaku: Department
+) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    with pytest.raises(CommandError, match="nothing published"):
+        ingest(
+            str(path),
+            "--dataset",
+            "empty-file",
+            "--department",
+            kikaku.slug,
+            "--user",
+            site_admin.username,
+        )
+
+
+def test_ingest_needs_a_department_for_a_new_dataset(tmp_path: Path, site_admin: User) -> None:
+    path = tmp_path / "aed.csv"
+    path.write_bytes(AED_CSV.encode("cp932"))
+    with pytest.raises(CommandError, match="--department"):
+        ingest(str(path), "--dataset", "new", "--user", site_admin.username)
