@@ -18,6 +18,9 @@ def serve() -> None:
 
     call_command("migrate", interactive=False, verbosity=0)
     call_command("demo", if_empty=True)
+    from machi.publish.tasks import schedule_refreshes
+
+    schedule_refreshes()
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "8000")
     # The worker is gunicorn's child after the exec below, and stops with it (same process group).

@@ -194,3 +194,50 @@ def test_the_datapackage_lists_the_published_schema(
     fields = {f["name"]: f for f in resource["schema"]["fields"]}
     assert fields["名称"]["constraints"]["required"] is True
     assert resource["datastore"].endswith(f"/api/v1/datastore/{resource['name']}/rows")
+
+
+def _bomb() -> bytes:
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+        archive.writestr("xl/sharedStrings.xml", bytes(8 << 20))
+    return out.getvalue()
+
+
+BAD_FILES = {
+    "empty": ("aed.csv", b"", "is empty"),
+    "binary": ("aed.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not a text file"),
+    "zip-bomb": ("aed.xlsx", _bomb(), "compressed bomb"),
+    "too-big": ("aed.csv", AED_CSV.encode("cp932"), "files up to 100"),
+    "header-only": ("aed.csv", AED_CSV.split("\n", 2)[1].encode("cp932") + b"\n", None),
+    "duplicate-columns": ("aed.csv", "名称,名称,住所\nA,B,C\n".encode(), "is used 2 times"),
+    "ragged": ("aed.csv", ("名称,住所\n" + "A,B\n" * 9 + "C,D,E\n").encode(), "row 11, column C"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_FILES))
+def test_bad_files_say_what_is_wrong_and_change_nothing(
+    kind: str, editor: User, aeds: Dataset, aed_upload: Callable, resident: Client, settings: Any
+) -> None:
+    v1 = services.publish_run(actor=editor, run=converted(editor, aeds, aed_upload()))
+    name, data, words = BAD_FILES[kind]
+    if kind == "too-big":
+        settings.PUBLISH_MAX_FILE_BYTES = 100
+    run = services.start_run(
+        actor=editor, dataset=aeds, upload=SimpleUploadedFile(name, data), resource=v1.resource
+    )
+    run = services.convert_run(run)
+    messages = " ".join(p["message"] for p in run.report["problems"])
+    if words is None:  # a header with no rows converts to an empty table: allowed, and said
+        assert run.row_count == 0
+    else:
+        assert words in messages, messages
+        assert run.error_count > 0
+        with pytest.raises(services.PublishError):
+            services.publish_run(actor=editor, run=run)
+    v1.resource.refresh_from_db()
+    assert v1.resource.current == v1
+    assert rows_of(resident, aeds)["total"] == 3

@@ -1,0 +1,120 @@
+"""Scheduled refresh from a drop folder, and the departments' data register."""
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+
+from machi.accounts.models import Department
+from machi.audit.models import AuditEvent
+from machi.catalog.models import Dataset
+from machi.publish import refresh, register, services, tasks
+from machi.publish.models import Holding, HoldingStatus, Refresh, Run
+from machi.publish.tests.conftest import AED_CSV
+
+pytestmark = pytest.mark.django_db(databases=["default", "datastore"])
+
+FIVE = (
+    "131059,５,東京都,文京区,湯島図書館,ユシマトショカン,東京都文京区湯島2-21-17,"
+    "35.70452,139.76588,玄関,03-3836-6661,無\n"
+)
+
+
+@pytest.fixture
+def scheduled(
+    editor: User,
+    make_dataset: Callable[..., Dataset],
+    kikaku: Department,
+    aed_upload: Callable,
+    tmp_path: Path,
+) -> Refresh:
+    dataset = make_dataset(kikaku, "aed", "AED")
+    run = services.start_run(actor=editor, dataset=dataset, upload=aed_upload())
+    run = services.convert_run(run)
+    version = services.publish_run(actor=editor, run=run)
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    item = Refresh(resource=version.resource, folder=str(folder), actor=editor, template=run)
+    return refresh.save_refresh(actor=editor, refresh=item)
+
+
+def drop(item: Refresh, text: str, name: str = "aed.csv") -> None:
+    (Path(item.folder) / name).write_bytes(text.encode("cp932"))
+
+
+def test_a_changed_file_is_republished_and_an_unchanged_one_is_not(scheduled: Refresh) -> None:
+    drop(scheduled, AED_CSV + FIVE)
+    assert refresh.run_refresh(scheduled) == "Published version 2."
+    resource = scheduled.resource
+    resource.refresh_from_db()
+    assert resource.current.number == 2 and resource.current.table.row_count == 4
+    scheduled.refresh_from_db()
+    assert refresh.run_refresh(scheduled) == "Unchanged."
+    assert resource.versions.count() == 2
+
+
+def test_a_new_file_with_errors_waits_for_staff(scheduled: Refresh) -> None:
+    drop(scheduled, AED_CSV.replace("35.70807", "北緯"))
+    result = refresh.run_refresh(scheduled)
+    assert result.startswith("New file not published")
+    scheduled.resource.refresh_from_db()
+    assert scheduled.resource.current.number == 1
+    assert Run.objects.filter(status="review").count() == 1
+
+
+def test_the_template_run_choices_repeat(scheduled: Refresh) -> None:
+    scheduled.template.options = {"drop_columns": ["電話番号"]}
+    scheduled.template.save()
+    drop(scheduled, AED_CSV + FIVE)
+    refresh.run_refresh(scheduled)
+    newest = Run.objects.order_by("-created").first()
+    assert newest.options["drop_columns"] == ["電話番号"]
+    header, *rows = newest.report["preview"]
+    # The standard keeps its column; the department's numbers are left out.
+    assert {row[header.index("電話番号")] for row in rows} == {""}
+
+
+def test_due_refreshes_follow_their_interval(scheduled: Refresh) -> None:
+    assert refresh.due_refreshes() == [scheduled]
+    drop(scheduled, AED_CSV)
+    refresh.run_refresh(scheduled)
+    assert refresh.due_refreshes() == []
+
+
+def test_the_refresh_task_runs_what_is_due(scheduled: Refresh) -> None:
+    drop(scheduled, AED_CSV + FIVE)
+    tasks.refresh_due.call()
+    scheduled.refresh_from_db()
+    assert scheduled.last_result == "Published version 2."
+
+
+def test_a_refresh_needs_one_source(editor: User, scheduled: Refresh) -> None:
+    scheduled.url = "https://example.jp/aed.csv"
+    with pytest.raises(Exception, match="either"):
+        refresh.save_refresh(actor=editor, refresh=scheduled)
+
+
+def test_the_register_is_kept_by_the_department(
+    editor: User, outsider: User, kikaku: Department
+) -> None:
+    holding = Holding(
+        department=kikaku, title="AED設置箇所", standard="aed", system="施設台帳.xlsx"
+    )
+    register.save_holding(actor=editor, holding=holding)
+    holding.status = HoldingStatus.PUBLISHED
+    register.save_holding(actor=editor, holding=holding)
+    event = AuditEvent.objects.filter(object_type="publish.holding").latest("id")
+    assert event.changes["status"] == ["candidate", "published"]
+    with pytest.raises(PermissionDenied):
+        register.delete_holding(actor=outsider, holding=holding)
+
+
+def test_staff_see_the_register_in_the_back_office(
+    client_for: Callable[[User], Any], editor: User, kikaku: Department
+) -> None:
+    register.save_holding(actor=editor, holding=Holding(department=kikaku, title="犬の登録数"))
+    page = client_for(editor).get("/admin/publish/holding/").content.decode()
+    assert "犬の登録数" in page
