@@ -109,6 +109,11 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text).translate(_OLD_KANJI).lower()
 
 
+def morphemes(text: str, mode: SplitMode = SplitMode.C) -> list[tuple[str, tuple[str, ...]]]:
+    """(surface, part of speech) of every morpheme of normalized `text`, symbols and spaces too."""
+    return [(m.surface(), m.part_of_speech()) for m in _tokenizer().tokenize(normalize(text), mode)]
+
+
 def to_hiragana(text: str) -> str:
     return "".join(chr(ord(ch) - 0x60) if "ァ" <= ch <= "ヶ" else ch for ch in text)
 

@@ -25,9 +25,8 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
-from sudachipy import SplitMode
 
-from machi.lib.japanese import _tokenizer, normalize
+from machi.lib.japanese import morphemes
 from machi.publish.problems import column_letter
 
 NAME_SAMPLE = 500  # non-empty cells per column given to Sudachi...
@@ -109,13 +108,12 @@ def _name_kind(text: str) -> str:
     if len(text) < 2 or len(text) > 30 or any(ch.isdigit() for ch in text):
         return ""
     names = 0
-    for morpheme in _tokenizer().tokenize(normalize(text), SplitMode.C):
-        pos = morpheme.part_of_speech()
+    for surface, pos in morphemes(text):
         if pos[0] in ("空白", "補助記号"):
             continue
         if pos[:3] == ("名詞", "固有名詞", "人名"):
             names += 1
-        elif not (pos[0] == "接尾辞" and morpheme.surface() in _HONORIFICS):
+        elif not (pos[0] == "接尾辞" and surface in _HONORIFICS):
             return ""
     return "full" if names >= 2 else "part" if names else ""
 

@@ -1,0 +1,201 @@
+"""Inferring each column's type, role and unit from a sample: `plan_columns`."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+
+from machi.publish.normalize.parsers import (
+    _FLAG_FAMILY,
+    _NO_VALUE,
+    _PHONE,
+    _Invalid,
+    header_hint,
+    parse_date,
+    parse_datetime,
+    parse_degrees,
+    parse_number,
+    parse_time,
+    parse_year,
+)
+from machi.publish.normalize.plans import ColumnPlan
+from machi.publish.normalize.text import tidy_spaces, to_half_width
+
+TYPED_SHARE = 0.98  # share of sampled values that must parse for a column to be typed...
+HINTED_SHARE = 0.8  # ...or when the header already says what the column holds
+
+_TYPE_RULES = {
+    "integer": ["number"],
+    "number": ["number"],
+    "boolean": ["flag"],
+    "date": ["wareki", "date"],
+    "datetime": ["wareki", "datetime"],
+    "time": ["time"],
+    "year": ["wareki", "year"],
+}
+_ROLE_RULES = {
+    "lat": "latlon",
+    "lon": "latlon",
+    "phone": "phone",
+    "postcode": "postcode",
+    "clock": "time",
+}
+
+
+def _clean(value: object) -> object:
+    if isinstance(value, str):
+        return tidy_spaces(to_half_width(value))
+    return value
+
+
+def _passes(parse: Callable[[object], object], values: Counter[object], share: float) -> bool:
+    total = sum(values.values())
+    allowed = total * (1 - share)
+    failed = 0
+    for value, count in values.items():
+        try:
+            parse(value)
+        except _Invalid:
+            failed += count
+            if failed > allowed:
+                return False
+    return True
+
+
+def _number_type(values: Counter[object], share: float) -> tuple[str, str] | None:
+    """("integer" or "number", unit) when the values are numbers in one unit."""
+    units: set[str] = set()
+    decimal = False
+
+    def parse(value: object) -> None:
+        nonlocal decimal
+        number, _rule, unit = parse_number(value)
+        units.add(unit)
+        decimal = decimal or isinstance(number, float)
+
+    if not _passes(parse, values, share):
+        return None
+    units.discard("")
+    if len(units) > 1:
+        return None
+    return ("number" if decimal else "integer"), (units.pop() if units else "")
+
+
+def _time_type(values: Counter[object], share: float) -> tuple[str, str, str] | None:
+    """A time column, or a string column of clock text when a time is past midnight."""
+    past_midnight = False
+
+    def parse(value: object) -> None:
+        nonlocal past_midnight
+        past_midnight = isinstance(parse_time(value)[0], str) or past_midnight
+
+    if not _passes(parse, values, share):
+        return None
+    return ("string", "clock", "") if past_midnight else ("time", "", "")
+
+
+def _leading_zeros(values: Counter[object]) -> bool:
+    return any(isinstance(v, str) and len(v) > 1 and v[0] == "0" and v[1].isdigit() for v in values)
+
+
+def _infer(hint: str, values: Counter[object]) -> tuple[str, str, str]:
+    """(type, role, unit) of a column from its cleaned non-empty sample values."""
+    if not values:
+        return "string", hint if hint in ("phone", "postcode") else "", ""
+    if hint in ("phone", "postcode"):
+        return "string", hint, ""
+    if hint == "code" or (hint == "id" and _leading_zeros(values)):
+        return "string", "", ""
+    if hint in ("lat", "lon") and _passes(parse_degrees, values, HINTED_SHARE):
+        return "number", hint, ""
+    words = {str(v).lower() for v in values}
+    families = {_FLAG_FAMILY.get(w) for w in words}
+    if len(families) == 1 and None not in families:
+        if families != {_FLAG_FAMILY["1"]} or hint == "flag":  # 1/0 alone are numbers
+            return "boolean", "", ""
+    order = ["integer", "date", "datetime", "time", "year"]
+    if hint in order:
+        order.remove(hint)
+        order.insert(0, hint)
+    if _leading_zeros(values):
+        order.remove("integer")
+    for kind in order:
+        share = (
+            HINTED_SHARE if kind == hint or (kind, hint) == ("integer", "number") else TYPED_SHARE
+        )
+        if kind == "integer":
+            found = _number_type(values, share)
+            if found:
+                return found[0], "", found[1]
+        elif kind == "time":
+            found = _time_type(values, share)
+            if found:
+                return found
+        elif _passes(_INFER_PARSERS[kind], values, share):
+            return kind, "", ""
+    if all(isinstance(v, str) and not v.isdigit() and _PHONE.fullmatch(v) for v in values):
+        return "string", "phone", ""
+    if all(
+        isinstance(v, str) and re.fullmatch(r"〒\s*\d{3}-?\d{4}|\d{3}-\d{4}", v) for v in values
+    ):
+        return "string", "postcode", ""
+    return "string", "", ""
+
+
+_INFER_PARSERS = {"date": parse_date, "datetime": parse_datetime, "year": parse_year}
+
+
+def plan_columns(
+    columns: list[str], sample: list[list[object]], *, types: dict[str, str] | None = None
+) -> list[ColumnPlan]:
+    """Infer each column's type and normalisers from a sample (e.g. first 5,000 data rows);
+    `types` overrides (staff edits or the standard's types).
+
+    Latitude and longitude plans are paired through `partner`; run `check_coordinates`
+    on each converted row to catch swapped or out-of-Japan coordinates.
+    """
+    types = types or {}
+    plans = []
+    for index, name in enumerate(columns):
+        hint = header_hint(name)
+        values: Counter[object] = Counter()
+        for row in sample:
+            if index < len(row):
+                value = _clean(row[index])
+                if value is not None and value != "" and value not in _NO_VALUE:
+                    values[value] += 1
+        given = types.get(name)
+        if given is None:
+            kind, role, unit = _infer(hint, values)
+        else:
+            kind, role, unit = given, "", ""
+            if kind == "number" and hint in ("lat", "lon"):
+                role = hint
+            elif kind == "string" and hint in ("phone", "postcode"):
+                role = hint
+            elif kind in ("integer", "number"):
+                unit = (_number_type(values, 0.0) or ("", ""))[1]
+        rules = ["width", "space"]
+        if kind != "string":
+            rules.append("dash")
+        rules += _TYPE_RULES.get(kind, []) if role not in ("lat", "lon") else []
+        if role:
+            rules.append(_ROLE_RULES[role])
+        plans.append(ColumnPlan(name=name, type=kind, rules=rules, role=role, unit=unit))
+    _pair_coordinates(plans)
+    return plans
+
+
+def _pair_coordinates(plans: list[ColumnPlan]) -> None:
+    lats = [i for i, plan in enumerate(plans) if plan.role == "lat"]
+    lons = [i for i, plan in enumerate(plans) if plan.role == "lon"]
+    for lat in lats:
+        twin = plans[lat].name.replace("緯度", "経度").replace("latitude", "longitude")
+        pick = next((i for i in lons if plans[i].name == twin), lons[0] if lons else None)
+        if pick is not None:
+            lons.remove(pick)
+            plans[lat].partner, plans[pick].partner = pick, lat
+    checks = tuple(sorted(lats + lons))
+    for plan in plans:
+        plan._coordinates = checks

@@ -1,0 +1,318 @@
+"""ColumnPlan: how one column's cells are cleaned and typed, and what that changed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from machi.publish.normalize.parsers import (
+    _NO_VALUE,
+    _Invalid,
+    normalise_clock,
+    normalise_phone,
+    normalise_postcode,
+    parse_date,
+    parse_datetime,
+    parse_degrees,
+    parse_flag,
+    parse_number,
+    parse_time,
+    parse_year,
+)
+from machi.publish.normalize.text import _WIDE, tidy_spaces, to_half_width
+from machi.publish.problems import Problem, cut
+
+PROBLEM_LIMIT = 200  # problems kept per column; `problem_count` has them all
+CACHE_LIMIT = 20_000  # distinct values remembered per column
+
+
+@dataclass
+class Change:
+    """One rule on one column."""
+
+    rule: str
+    count: int = 0
+    samples: list[tuple[str, str]] = field(default_factory=list)
+
+
+class _Bad:
+    """A cache entry's mark for a cell that cannot be converted, with the reason."""
+
+    __slots__ = ("reason", "params")
+
+    def __init__(self, reason: str, params: dict[str, str]) -> None:
+        self.reason, self.params = reason, params
+
+
+_MESSAGES: dict[str, Callable[[], str]] = {
+    "integer": lambda: _("Row %(row)d, column %(column)s: %(value)s is not a whole number."),
+    "number": lambda: _("Row %(row)d, column %(column)s: %(value)s is not a number."),
+    "boolean": lambda: _("Row %(row)d, column %(column)s: %(value)s is not a yes/no value."),
+    "date": lambda: _("Row %(row)d, column %(column)s: %(value)s is not a date."),
+    "time": lambda: _("Row %(row)d, column %(column)s: %(value)s is not a time of day."),
+    "datetime": lambda: _("Row %(row)d, column %(column)s: %(value)s is not a date and time."),
+    "year": lambda: _("Row %(row)d, column %(column)s: %(value)s is not a year."),
+    "degrees": lambda: _(
+        "Row %(row)d, column %(column)s: %(value)s is not a coordinate in degrees."
+    ),
+    "era-ran": lambda: _(
+        "Row %(row)d, column %(column)s: %(value)s is not a date: %(era)s ran from "
+        "%(start)s to %(end)s."
+    ),
+    "era-began": lambda: _(
+        "Row %(row)d, column %(column)s: %(value)s is not a date: %(era)s began on %(start)s."
+    ),
+    "past-midnight": lambda: _(
+        "Row %(row)d, column %(column)s: %(value)s is past midnight, which a time column "
+        "cannot hold; make the column text to keep it."
+    ),
+    "unit": lambda: _(
+        "Row %(row)d, column %(column)s: %(value)s is not a number in %(unit)s, the unit of "
+        "this column."
+    ),
+}
+
+
+def _as_text(value: object) -> str:
+    if value.__class__ is str:
+        return value  # type: ignore[return-value]
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return value.isoformat(" ")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+_PLAIN_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?").fullmatch
+_SLOW = object()  # a quick path's "this cell needs the rules"
+
+
+# Quick paths: an already clean cell (the common case) costs a few C calls, not the rules.
+def _quick_text(value: str) -> object:
+    if (
+        value
+        and (value.isascii() or not _WIDE.search(value))
+        and not value[0].isspace()
+        and not value[-1].isspace()
+        and "  " not in value
+        and "\u3000" not in value
+        and "\t" not in value
+        and "\xa0" not in value
+    ):
+        return value
+    return _SLOW
+
+
+def _quick_integer(value: str) -> object:
+    if value.isdigit() and value.isascii() and (value[0] != "0" or len(value) == 1):
+        return int(value)
+    return _SLOW
+
+
+def _quick_number(value: str) -> object:
+    if _PLAIN_NUMBER(value):
+        return float(value) if "." in value else int(value)
+    return _SLOW
+
+
+def _quick_degrees(value: str) -> object:
+    return float(value) if _PLAIN_NUMBER(value) else _SLOW
+
+
+def _no_quick(value: str) -> object:
+    return _SLOW
+
+
+_QUICK = {"string": _quick_text, "integer": _quick_integer, "number": _quick_number}
+
+
+def _integer(value: object, unit: str) -> tuple[object, str]:
+    number, rule, _unit = parse_number(value, unit, zeros=True)
+    if isinstance(number, float):
+        if not number.is_integer():
+            raise _Invalid("")
+        return int(number), "number"
+    return number, rule
+
+
+def _number(value: object, unit: str) -> tuple[object, str]:
+    number, rule, _unit = parse_number(value, unit, zeros=True)
+    return number, rule
+
+
+def _time(value: object, unit: str) -> tuple[object, str]:
+    clock, rule = parse_time(value)
+    if isinstance(clock, str):
+        raise _Invalid("past-midnight")
+    return clock, rule
+
+
+def _text(
+    normalise: Callable[[str], str], rule: str
+) -> Callable[[object, str], tuple[object, str]]:
+    def parse(value: object, unit: str) -> tuple[object, str]:
+        if not isinstance(value, str):
+            return _as_text(value), ""
+        out = normalise(value)
+        return out, "" if out == value else rule
+
+    return parse
+
+
+_TYPE_PARSERS: dict[str, Callable[[object, str], tuple[object, str]]] = {
+    "integer": _integer,
+    "number": _number,
+    "boolean": lambda value, unit: parse_flag(value),
+    "date": lambda value, unit: parse_date(value),
+    "datetime": lambda value, unit: parse_datetime(value),
+    "time": _time,
+    "year": lambda value, unit: parse_year(value),
+}
+_ROLE_PARSERS = {
+    "lat": lambda value, unit: parse_degrees(value),
+    "lon": lambda value, unit: parse_degrees(value),
+    "phone": _text(normalise_phone, "phone"),
+    "postcode": _text(normalise_postcode, "postcode"),
+    "clock": _text(normalise_clock, "time"),
+}
+_PLAIN = _text(lambda text: text, "")
+
+
+@dataclass
+class ColumnPlan:
+    """How one column is cleaned and typed; counts what it changed and what it could not read.
+
+    `role` refines the type: "lat"/"lon" (degrees; `partner` is the index of the other
+    coordinate's plan), "phone", "postcode", "clock" (times kept as text). `unit` is the
+    unit stripped from numbers (円, 人, ㎡ …).
+    """
+
+    name: str
+    type: str
+    rules: list[str]
+    role: str = ""
+    unit: str = ""
+    partner: int | None = None
+    changes: dict[str, Change] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    problem_count: int = 0
+    _cache: dict[object, tuple[object, Any]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _quick: Callable[[str], object] = field(init=False, repr=False, compare=False)
+    _parser: Callable[[object, str], tuple[object, str]] = field(
+        init=False, repr=False, compare=False
+    )
+    # Indices of the table's latitude plans and lone longitude plans (check_coordinates).
+    _coordinates: tuple[int, ...] = field(default=(), init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        degrees = self.role in ("lat", "lon")
+        self._quick = _quick_degrees if degrees else _QUICK.get(self.type, _no_quick)
+        if self.role and not degrees:
+            self._quick = _no_quick
+        self._parser = _ROLE_PARSERS.get(self.role) or _TYPE_PARSERS.get(self.type, _PLAIN)
+
+    def convert(self, value: object, row: int) -> object:
+        """Normalised value (str for strings, int/float/bool/date/time/datetime for typed;
+        None for empty). Unconvertible values in a typed column: returns the text unchanged
+        and records a Problem (code "bad-<type>", level error) with row and column."""
+        entry = self._cache.get(value)
+        if entry is None:
+            if value.__class__ is str:
+                out = self._quick(value)
+                if out is not _SLOW:
+                    return out
+            entry = self._remember(value)
+        out, changes = entry
+        if changes:
+            if changes.__class__ is tuple:
+                for change in changes:
+                    change.count += 1
+            else:
+                self._bad(value, row, changes)
+        return out
+
+    def _remember(self, value: object) -> tuple[object, Any]:
+        entry = self._compute(value)
+        # Never cache numbers equal to 0 or 1: True == 1 would find their entry.
+        if len(self._cache) < CACHE_LIMIT and (
+            value.__class__ is str or not (value == 0 or value == 1)
+        ):
+            self._cache[value] = entry
+        return entry
+
+    def _compute(self, value: object) -> tuple[object, Any]:
+        steps: list[tuple[str, object, object]] = []
+        text: object = value
+        if value.__class__ is str:
+            text = value if value.isascii() else to_half_width(value)  # type: ignore[union-attr]
+            if text != value:
+                steps.append(("width", value, text))
+            spaced = tidy_spaces(text)  # type: ignore[arg-type]
+            if spaced != text:
+                steps.append(("space", text, spaced))
+                text = spaced
+            if not text:
+                return None, self._changes(steps)
+            if text in _NO_VALUE and self.type != "string":
+                steps.append(("dash", text, ""))
+                return None, self._changes(steps)
+        elif value is None:
+            return None, ()
+        try:
+            out, rule = self._parser(text, self.unit)
+        except _Invalid as error:
+            reason = error.args[0] if error.args and error.args[0] else self._kind()
+            params = error.args[1] if len(error.args) > 1 else {}
+            return _as_text(value), _Bad(reason, params)
+        if rule:
+            steps.append((rule, text, out))
+        return out, self._changes(steps) if steps else ()
+
+    def _kind(self) -> str:
+        return "degrees" if self.role in ("lat", "lon") else self.type
+
+    def _changes(self, steps: list[tuple[str, object, object]]) -> tuple[Change, ...]:
+        found = []
+        for rule, before, after in steps:
+            change = self.changes.get(rule)
+            if change is None:
+                change = self.changes[rule] = Change(rule)
+            if len(change.samples) < 5:
+                sample = (_as_text(before), _as_text(after))
+                if sample not in change.samples:
+                    change.samples.append(sample)
+            found.append(change)
+        return tuple(found)
+
+    def _bad(self, value: object, row: int, bad: _Bad) -> None:
+        self.problem_count += 1
+        if len(self.problems) >= PROBLEM_LIMIT:
+            return
+        text = cut(_as_text(value))
+        params = {"row": row, "column": self.name, "value": text, **bad.params}
+        self.problems.append(
+            Problem(
+                code=f"bad-{self.type}",
+                message=_MESSAGES[bad.reason]() % params,
+                row=row,
+                column=self.name,
+                value=text,
+            )
+        )
+
+    def note(self, problem: Problem) -> None:
+        """Keep a problem found outside convert (coordinates), within the same cap."""
+        self.problem_count += 1
+        if len(self.problems) < PROBLEM_LIMIT:
+            self.problems.append(problem)
