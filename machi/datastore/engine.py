@@ -80,9 +80,17 @@ class Column:
     column: str  # the SQL column
     type: str  # the Frictionless type
     nulls: int = 0  # empty cells, counted at load
+    # Text that full-text search covers; codes, phone numbers and URLs are found by filters.
+    searched: bool = True
 
     def as_json(self) -> dict[str, Any]:
-        return {"name": self.name, "column": self.column, "type": self.type, "nulls": self.nulls}
+        return {
+            "name": self.name,
+            "column": self.column,
+            "type": self.type,
+            "nulls": self.nulls,
+            "searched": self.searched,
+        }
 
 
 def plan_columns(fields: Sequence[dict[str, Any]]) -> list[Column]:
@@ -96,7 +104,9 @@ def plan_columns(fields: Sequence[dict[str, Any]]) -> list[Column]:
             n += 1
             column = _fit(field["name"], suffix=f"_{n}")
         taken.add(column.casefold())
-        columns.append(Column(field["name"], column, field.get("type", "string")))
+        kind = field.get("type", "string")
+        searched = kind in SEARCHED_TYPES and field.get("x-search", True) is not False
+        columns.append(Column(field["name"], column, kind, searched=searched))
     return columns
 
 
@@ -230,7 +240,7 @@ def _counting_nulls(rows: Iterable[Sequence[Any]], nulls: list[int]) -> Iterator
 def _prepared(columns: Sequence[Column], rows: Iterable[Sequence[Any]]) -> Iterator[list[Any]]:
     """Rows as stored: geopoint split, text tokens added, values the engine takes."""
     postgres = vendor() == "postgresql"
-    searched = [i for i, c in enumerate(columns) if c.type in SEARCHED_TYPES]
+    searched = [i for i, c in enumerate(columns) if c.type in SEARCHED_TYPES and c.searched]
     points = [i for i, c in enumerate(columns) if c.type == "geopoint"]
     stored = [_stored_value(c.type, postgres) for c in columns]
     for number, row in enumerate(rows, start=1):

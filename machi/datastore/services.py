@@ -8,6 +8,7 @@ the new one is complete; a load that fails leaves nothing behind.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
@@ -17,7 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from frictionless import FrictionlessException, Schema
+from frictionless import Field, FrictionlessException, Schema
 
 from machi.audit import services as audit
 from machi.catalog import permissions
@@ -36,11 +37,14 @@ def load_table(
     rows: Iterable[Sequence[Any]],
     source: str = "",
     first_line: int = 2,
+    canonical: bool = False,
 ) -> Table:
     """Load rows (cells in schema field order, text or Python values) as the version's table.
 
     `source` and `first_line` (the file line of the first row) make error
-    messages point at the place in the file staff can open.
+    messages point at the place in the file staff can open. `canonical` rows are
+    text the publish pipeline wrote (ISO dates, `true`/`false`, plain numbers): they
+    are read with the plain Python parsers instead of Frictionless's general ones.
     """
     resource = version.resource
     if not permissions.can_edit_dataset(actor, resource.dataset):
@@ -49,7 +53,8 @@ def load_table(
     columns = engine.plan_columns(schema["fields"])
     geo = engine.geo_columns(columns)
     name = _unused_name(version)
-    cast = _cast_rows(schema, columns, rows, source=source, first_line=first_line)
+    read = _canonical_rows if canonical else _cast_rows
+    cast = read(schema, columns, rows, source=source, first_line=first_line)
     with transaction.atomic(using=engine.ALIAS):
         engine.ensure_schema()
         engine.create_table(name, columns, geo=any(c.type == "geopoint" for c in columns))
@@ -179,6 +184,66 @@ def _cast_rows(
                     _cell_message(source, line, field, cell, notes), line=line, column=field.name
                 )
             values.append(value)
+        yield values
+
+
+_CANONICAL: dict[str, Callable[[str], Any]] = {
+    "integer": int,
+    "year": int,
+    "number": float,
+    "boolean": {"true": True, "false": False}.__getitem__,
+    "date": datetime.date.fromisoformat,
+    "time": datetime.time.fromisoformat,
+    "datetime": datetime.datetime.fromisoformat,
+}
+
+
+def _canonical_rows(
+    schema: dict[str, Any],
+    columns: Sequence[Any],
+    rows: Iterable[Sequence[Any]],
+    *,
+    source: str,
+    first_line: int,
+) -> Iterator[list[Any]]:
+    """Rows of canonical text cast with plain parsers; empty text is NULL."""
+    fields = schema["fields"]
+    if any(f.get("type", "string") not in {"string", *_CANONICAL} for f in fields):
+        yield from _cast_rows(schema, columns, rows, source=source, first_line=first_line)
+        return
+    parsers = [_CANONICAL.get(f.get("type", "string")) for f in fields]
+    width = len(parsers)
+    for offset, row in enumerate(rows):
+        if len(row) != width:
+            line = first_line + offset
+            raise LoadError(
+                _("%(source)s line %(line)d has %(found)d cells; the header has %(width)d.")
+                % {
+                    "source": source or _("the data"),
+                    "line": line,
+                    "found": len(row),
+                    "width": width,
+                },
+                line=line,
+            )
+        values: list[Any] = []
+        for parse, cell, field in zip(parsers, row, fields, strict=True):
+            if cell == "":
+                values.append(None)
+            elif parse is None:
+                values.append(cell)
+            else:
+                try:
+                    values.append(parse(cell))
+                except (ValueError, KeyError):
+                    line = first_line + offset
+                    raise LoadError(
+                        _cell_message(
+                            source, line, Field.from_descriptor(field), cell, {"type": ""}
+                        ),
+                        line=line,
+                        column=field["name"],
+                    ) from None
         yield values
 
 

@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import functools
 import io
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -592,11 +593,28 @@ def _schema(target: Target, plans: list[normalize.ColumnPlan]) -> dict[str, Any]
         spec["type"] = plan.type
         if plan.type not in {"date", "datetime", "time"}:
             spec.pop("format", None)
+        if plan.type == "string" and not _prose(plan):
+            spec["x-search"] = False
         fields.append(spec)
     schema: dict[str, Any] = {"fields": fields}
     if target.standard is not None:
         schema["x-standard"] = target.standard.slug
     return schema
+
+
+# Text columns that full-text search leaves to filters: codes, numbers, web addresses.
+_NOT_PROSE = re.compile(
+    r"URL|ＵＲＬ|ホームページ|コード|番号|^NO$|^ID$|カナ|ｶﾅ|郵便|メール|mail", re.IGNORECASE
+)
+
+
+def _prose(plan: normalize.ColumnPlan) -> bool:
+    """Whether a text column is words residents search for (names, places, notes).
+
+    Readings of kanji names are indexed already, so カナ columns add nothing; phone
+    numbers, postcodes, codes and URLs are found exactly with `eq`/`prefix` filters.
+    """
+    return plan.role not in {"phone", "postcode", "clock"} and not _NOT_PROSE.search(plan.name)
 
 
 def read_output(path: Path) -> tuple[list[str], Iterator[list[str]], io.TextIOBase]:

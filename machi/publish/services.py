@@ -332,7 +332,12 @@ def _load(actor: User, run: Run, version: ResourceVersion) -> None:
     header, rows, stream = pipeline.read_output(Path(version.file.path))
     with stream:
         datastore.load_table(
-            actor=actor, version=version, schema=schema, rows=rows, source=version.filename
+            actor=actor,
+            version=version,
+            schema=schema,
+            rows=rows,
+            source=version.filename,
+            canonical=True,
         )
 
 

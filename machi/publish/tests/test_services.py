@@ -62,6 +62,13 @@ def test_a_shift_jis_file_is_converted_matched_and_published(
     assert first["NO"] == "1"  # full-width digit to half width, kept as text
     assert first["設置位置"] == "1階\u3000総合案内"  # one full-width space between words stays
     assert first["電話番号"] == "03-3812-7111"
+    # Full text covers names and places; codes and phone numbers are for filters.
+    searched = {c["name"]: c["searched"] for c in version.table.columns}
+    assert searched["名称"] and searched["設置位置"]
+    assert not searched["電話番号"] and not searched["名称_カナ"]
+    resource = version.resource
+    found = resident.get(f"/api/v1/datastore/{resource.uid}/rows", {"q": "シビックセンター"}).json()
+    assert [r["名称"] for r in found["records"]] == ["文京シビックセンター"]
     aeds.refresh_from_db()
     assert aeds.standard == "aed"
     assert {"自治体標準ODS", "AED設置箇所一覧"} <= set(aeds.tags.values_list("name", flat=True))
