@@ -79,11 +79,14 @@ def permission_denied(request: HttpRequest, error: PermissionDenied) -> HttpResp
 @api.exception_handler(DatastoreError)
 def datastore_error(request: HttpRequest, error: DatastoreError) -> HttpResponse:
     """A refused query or load: what was wrong, and which parameter, line or column."""
-    return api.create_response(
+    response = api.create_response(
         request,
         {"detail": str(error), **{k: v for k, v in error.where.items()}},
         status=error.status,
     )
+    if error.status == 503:
+        response["Retry-After"] = "60"
+    return response
 
 
 api.add_router("/", catalog_router)

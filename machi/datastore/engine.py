@@ -215,15 +215,21 @@ def create_table(name: str, columns: Sequence[Column], geo: bool) -> None:
 
 
 def insert_rows(
-    name: str, columns: Sequence[Column], rows: Iterable[Sequence[Any]], nulls: list[int]
+    name: str,
+    columns: Sequence[Column],
+    rows: Iterable[Sequence[Any]],
+    nulls: list[int],
+    *,
+    search: bool = True,
 ) -> int:
     """Append rows already cast to Python values; returns how many.
 
     `nulls` (one counter per column) gets the number of empty cells: sorts and
-    cursors skip NULL handling for columns that have none.
+    cursors skip NULL handling for columns that have none. Without `search` the
+    text tokens are left for `fill_search`.
     """
     names = [*stored_columns(columns), "_search"]
-    prepared = _prepared(columns, _counting_nulls(rows, nulls))
+    prepared = _prepared(columns, _counting_nulls(rows, nulls), search=search)
     if vendor() == "postgresql":
         return _copy(name, names, prepared)
     return _insert_batches(name, names, prepared)
@@ -237,10 +243,14 @@ def _counting_nulls(rows: Iterable[Sequence[Any]], nulls: list[int]) -> Iterator
         yield row
 
 
-def _prepared(columns: Sequence[Column], rows: Iterable[Sequence[Any]]) -> Iterator[list[Any]]:
+def _prepared(
+    columns: Sequence[Column], rows: Iterable[Sequence[Any]], *, search: bool = True
+) -> Iterator[list[Any]]:
     """Rows as stored: geopoint split, text tokens added, values the engine takes."""
     postgres = vendor() == "postgresql"
     searched = [i for i, c in enumerate(columns) if c.type in SEARCHED_TYPES and c.searched]
+    if not search:
+        searched = []
     points = [i for i, c in enumerate(columns) if c.type == "geopoint"]
     stored = [_stored_value(c.type, postgres) for c in columns]
     for number, row in enumerate(rows, start=1):
@@ -248,9 +258,45 @@ def _prepared(columns: Sequence[Column], rows: Iterable[Sequence[Any]]) -> Itera
         if points:
             point = row[points[0]]
             values += [point[1], point[0]] if point else [None, None]  # geopoint is [lon, lat]
-        tokens = [t for i in searched if row[i] for t in _tokens(row[i])]
-        values.append(_tsvector(tokens) if postgres else " ".join(tokens))
+        if searched:
+            tokens = [t for i in searched if row[i] for t in _tokens(row[i])]
+            values.append(_tsvector(tokens) if postgres else " ".join(tokens))
+        else:
+            values.append(None)
         yield [number, *values]
+
+
+def fill_search(name: str, columns: Sequence[Column], *, batch: int = 2000) -> Iterator[int]:
+    """Write the text tokens of a table loaded without them, a batch per transaction.
+
+    Yields the last row number done, for progress. The full-text index follows the
+    updates (SQLite: the table's triggers; PostgreSQL: its GIN index).
+    """
+    searched = [c for c in columns if c.type in SEARCHED_TYPES and c.searched]
+    if not searched:
+        return
+    postgres = vendor() == "postgresql"
+    listed = ", ".join(quote(c.column) for c in searched)
+    select = (
+        f"SELECT _id, {listed} FROM {qualified(name)} WHERE _id > %s AND _search IS NULL "
+        f"ORDER BY _id LIMIT %s"
+    )
+    cast = "::tsvector" if postgres else ""
+    update = f"UPDATE {qualified(name)} SET _search = %s{cast} WHERE _id = %s"
+    last = 0
+    while True:
+        with transaction.atomic(using=ALIAS), connection().cursor() as cursor:
+            cursor.execute(select, [last, batch])
+            found = cursor.fetchall()
+            if not found:
+                return
+            changes = []
+            for row in found:
+                tokens = [t for text in row[1:] if text for t in _tokens(text)]
+                changes.append((_tsvector(tokens) if postgres else " ".join(tokens), row[0]))
+            cursor.executemany(update, changes)
+            last = found[-1][0]
+        yield last
 
 
 @lru_cache(maxsize=65536)

@@ -40,3 +40,9 @@ class LoadError(DatastoreError):
 
 class QueryTimeout(DatastoreError):
     status = 400
+
+
+class SearchNotReady(DatastoreError):
+    """Full text asked of a table whose index is still being written (a large new load)."""
+
+    status = 503

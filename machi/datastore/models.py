@@ -31,6 +31,8 @@ class Table(models.Model):
     # {"lat": column, "lon": column} when the rows have coordinates.
     geo = models.JSONField(_("coordinates"), null=True, blank=True)
     row_count = models.BigIntegerField(_("rows"), default=0)
+    # False while the full-text index of a large publication is still being written.
+    search_ready = models.BooleanField(_("full-text search ready"), default=True)
     loaded = models.DateTimeField(_("loaded"))
 
     class Meta:

@@ -26,7 +26,13 @@ from machi.catalog.models import Resource
 from machi.catalog.queries import visible_datasets
 from machi.datastore import engine
 from machi.datastore.engine import Column
-from machi.datastore.errors import TYPE_NAMES, DatastoreError, QueryTimeout, TableNotFound
+from machi.datastore.errors import (
+    TYPE_NAMES,
+    DatastoreError,
+    QueryTimeout,
+    SearchNotReady,
+    TableNotFound,
+)
 from machi.datastore.models import Table
 from machi.lib import search
 
@@ -133,6 +139,13 @@ def parse(table: Table, params: Mapping[str, Any]) -> RowQuery:
         for raw in getlist(key):
             query.filters.append(_filter(table, key, raw))
     query.q = str(params.get("q", "")).strip()
+    if query.q and not table.search_ready:
+        raise SearchNotReady(
+            _(
+                "Full-text search of this table is being prepared (it was just published); "
+                "try again in a few minutes. Filters and sorting work now."
+            )
+        )
     query.sort = _sort(table, str(params.get("sort", "")))
     query.fields = _fields(table, str(params.get("fields", "")))
     query.limit = bounded_integer(params.get("limit"), "limit", DEFAULT_LIMIT, 0, MAX_LIMIT)

@@ -38,6 +38,7 @@ def load_table(
     source: str = "",
     first_line: int = 2,
     canonical: bool = False,
+    search_later: bool = False,
 ) -> Table:
     """Load rows (cells in schema field order, text or Python values) as the version's table.
 
@@ -59,7 +60,7 @@ def load_table(
         engine.ensure_schema()
         engine.create_table(name, columns, geo=any(c.type == "geopoint" for c in columns))
         nulls = [0] * len(columns)
-        count = engine.insert_rows(name, columns, cast, nulls)
+        count = engine.insert_rows(name, columns, cast, nulls, search=not search_later)
         engine.finish_table(name, columns)
     columns = [replace(c, nulls=n) for c, n in zip(columns, nulls, strict=True)]
     previous = Table.objects.filter(version=version).first()
@@ -75,6 +76,8 @@ def load_table(
                     "geo": geo,
                     "row_count": count,
                     "loaded": timezone.now(),
+                    "search_ready": not search_later
+                    or not any(c.searched and c.type in engine.SEARCHED_TYPES for c in columns),
                 },
             )
             audit.record(
@@ -93,6 +96,16 @@ def load_table(
         with transaction.atomic(using=engine.ALIAS):
             engine.drop_table(previous.name)
     return table
+
+
+def build_search(table: Table) -> None:
+    """Write the full-text index of a table loaded with `search_later`, then serve `q`."""
+    if table.search_ready:
+        return
+    for _last in engine.fill_search(table.name, table.column_list):
+        if not Table.objects.filter(pk=table.pk).exists():
+            return  # removed meanwhile
+    Table.objects.filter(pk=table.pk).update(search_ready=True)
 
 
 def drop_table(*, actor: User, table: Table) -> None:

@@ -30,10 +30,13 @@ from machi.catalog import permissions
 from machi.catalog import services as catalog
 from machi.catalog.models import Dataset, Resource, ResourceVersion
 from machi.datastore import services as datastore
+from machi.datastore import tasks as datastore_tasks
+from machi.datastore.models import Table
 from machi.publish import pipeline, standards
 from machi.publish.models import Run, RunStatus
 
-STANDARD_TAG = "自治体標準ODS"
+# Larger tables are public as soon as their rows are in; the full-text index follows.
+SEARCH_LATER_ROWS = 50_000
 
 
 class PublishError(Exception):
@@ -281,6 +284,9 @@ def complete_publication(run: Run) -> ResourceVersion:
         run.progress = 1.0
         run.report.pop("publish_error", None)
         run.save()
+        table = Table.objects.filter(version=version).first()
+        if table is not None and not table.search_ready:
+            transaction.on_commit(lambda: datastore_tasks.build_search.enqueue(table.pk))
         audit.record(
             actor=actor,
             action="publish",
@@ -338,6 +344,7 @@ def _load(actor: User, run: Run, version: ResourceVersion) -> None:
             rows=rows,
             source=version.filename,
             canonical=True,
+            search_later=run.row_count > SEARCH_LATER_ROWS,
         )
 
 

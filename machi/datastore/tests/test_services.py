@@ -1,5 +1,6 @@
 """Loading, replacing and dropping tables; bad rows never half-write."""
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -9,8 +10,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connections
 from django.test import Client
 
+from machi.accounts.models import Department
 from machi.audit.models import AuditEvent
 from machi.catalog import services as catalog
+from machi.catalog.models import Dataset
 from machi.datastore import engine, services
 from machi.datastore.errors import LoadError
 from machi.datastore.models import Table
@@ -152,3 +155,28 @@ def test_deleting_the_dataset_drops_its_tables_and_view(
     with django_capture_on_commit_callbacks(execute=True):
         catalog.delete_dataset(actor=site_admin, dataset=nurseries.resource.dataset)
     assert not {nurseries.name, view} & names_in_datastore()
+
+
+def test_a_table_loaded_with_search_later_serves_rows_then_full_text(
+    site_admin: User, make_dataset: Callable[..., Dataset], kikaku: Department, resident: Client
+) -> None:
+    dataset = make_dataset(
+        kikaku, "later", "後から索引", csv="名称,住所\n本郷保育園,本郷1\n春日児童館,春日2\n"
+    )
+    version = dataset.resources.get().current
+    schema = {"fields": [{"name": "名称", "type": "string"}, {"name": "住所", "type": "string"}]}
+    table = services.load_table(
+        actor=site_admin,
+        version=version,
+        schema=schema,
+        rows=[["本郷保育園", "本郷1"], ["春日児童館", "春日2"]],
+        search_later=True,
+    )
+    url = f"/api/v1/datastore/{table.resource.uid}/rows"
+    assert resident.get(url, {"名称": "春日児童館"}).json()["total"] == 1
+    waiting = resident.get(url, {"q": "保育"})
+    assert waiting.status_code == 503 and waiting["Retry-After"] == "60"
+    assert "全文検索は準備中" in waiting.json()["detail"]
+    services.build_search(table)
+    found = resident.get(url, {"q": "保育"}).json()
+    assert [r["名称"] for r in found["records"]] == ["本郷保育園"]

@@ -248,3 +248,24 @@ def test_bad_files_say_what_is_wrong_and_change_nothing(
     v1.resource.refresh_from_db()
     assert v1.resource.current == v1
     assert rows_of(resident, aeds)["total"] == 3
+
+
+def test_a_large_table_is_public_before_its_full_text_index(
+    editor: User,
+    aeds: Dataset,
+    aed_upload: Callable,
+    resident: Client,
+    monkeypatch: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    monkeypatch.setattr(services, "SEARCH_LATER_ROWS", 1)
+    run = converted(editor, aeds, aed_upload())
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        version = services.publish_run(actor=editor, run=run)
+    resource = version.resource
+    assert rows_of(resident, aeds)["total"] == 3
+    url = f"/api/v1/datastore/{resource.uid}/rows"
+    assert resident.get(url, {"q": "図書館"}).status_code == 503
+    for callback in queued:
+        callback()  # the queued task, run inline
+    assert resident.get(url, {"q": "図書館"}).json()["total"] == 2

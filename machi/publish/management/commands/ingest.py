@@ -96,6 +96,11 @@ class Command(BaseCommand):
                 f"v{version.number}, {run.row_count:,} 行 (rows)"
             )
         )
+        if not version.table.search_ready:
+            self.stdout.write(
+                "全文検索の索引はバックグラウンドで作成します (machi worker)。 "
+                "(the full-text index is being written by the task worker)"
+            )
 
     def _actor(self, username: str) -> Any:
         user = get_user_model().objects.filter(username=username).first()
