@@ -12,7 +12,9 @@ from machi.catalog.models import Dataset
 from machi.publish import services, tasks
 from machi.publish.models import RunStatus
 
-pytestmark = pytest.mark.django_db(databases=["default", "datastore"], transaction=True)
+pytestmark = pytest.mark.django_db(
+    databases=["default", "datastore"], transaction=True, serialized_rollback=True
+)
 
 
 def test_the_database_queue_converts_and_publishes(
