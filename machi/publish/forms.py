@@ -49,6 +49,9 @@ class UploadForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["dataset"].queryset = datasets
         self.fields["standard"].choices = standard_choices(_("Find automatically"))
+        for name, field in self.fields.items():
+            if field.help_text:
+                field.widget.attrs["aria-describedby"] = f"id_{name}-help"
 
 
 class LayoutForm(forms.Form):

@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from machi.accounts.models import Department
 from machi.catalog.models import Dataset, Frequency, Resource, ResourceVersion
@@ -20,7 +21,7 @@ class RunStatus(models.TextChoices):
     REVIEW = "review", _("ready for review")
     FAILED = "failed", _("could not be read")
     PUBLISHING = "publishing", _("publishing")
-    PUBLISHED = "published", _("published")
+    PUBLISHED = "published", pgettext_lazy("status", "published")
 
 
 class Run(models.Model):
@@ -103,7 +104,7 @@ class Run(models.Model):
 class HoldingStatus(models.TextChoices):
     CANDIDATE = "candidate", _("candidate")
     CONVERTING = "converting", _("converting")
-    PUBLISHED = "published", _("published")
+    PUBLISHED = "published", pgettext_lazy("status", "published")
     RETIRED = "retired", _("retired")
 
 

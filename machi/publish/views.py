@@ -109,6 +109,7 @@ def _run_context(request: HttpRequest, run: Run, **forms_given: Any) -> dict[str
             for column in report.get("columns", [])
         ],
     }
+    context["editable"] = run.status == RunStatus.REVIEW
     if run.status in {RunStatus.REVIEW, RunStatus.PUBLISHED} and "layout" in report:
         found = report["layout"]
         context["layout_form"] = forms_given.get("layout_form") or forms.LayoutForm(
