@@ -85,7 +85,7 @@ def test_stale_counters_are_pruned_now_and_then(monkeypatch: pytest.MonkeyPatch)
     assert list(RateCounter.objects.values_list("client", flat=True)) == ["ip:192.0.2.3"]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_processes_share_the_count_on_the_database(tmp_path: Path) -> None:
     # Three processes, 30 requests each, at once: exactly the limit gets through.
     assert run_processes(tmp_path, processes=3, each=30, limit=50) == 50
@@ -126,7 +126,7 @@ def redis_url() -> Iterator[str]:
         process.wait(timeout=10)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_processes_share_the_count_on_redis(tmp_path: Path, redis_url: str) -> None:
     assert run_processes(tmp_path, processes=3, each=30, limit=50, REDIS_URL=redis_url) == 50
     assert not RateCounter.objects.exists()  # counted in Redis, not in the database
