@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test lint bench-search bench-datastore clean
+.PHONY: run test lint bench-search bench-datastore bench-ingest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ bench-search: $(VENV)/.installed-test
 # Needs wrk (apt-get install wrk); installs Datasette in var/bench-venv, never in .venv.
 bench-datastore: $(VENV)/.installed-test
 	$(BIN)/python bench/datastore.py
+
+# Installs sqlite-utils in var/bench-venv, never in .venv; a full run takes a long while.
+bench-ingest: $(VENV)/.installed-test
+	$(BIN)/python bench/ingest.py
 
 clean:
 	rm -rf $(VENV) var test-results
