@@ -244,6 +244,7 @@ def _new_version(
     url: str,
     format: str = "",
     current: bool = True,
+    upload_cap: bool = True,
 ) -> ResourceVersion:
     if bool(upload) == bool(url):
         raise ValidationError({"file": _("Give either a file or an external URL, not both.")})
@@ -253,7 +254,7 @@ def _new_version(
         number=number + 1,
         created_by=actor if actor.is_authenticated else None,
     )
-    if upload is not None:
+    if upload is not None and upload_cap:
         _check_upload_size(upload)
         facts = files.inspect(upload.name or "upload", upload)
         version.filename = upload.name or ""
@@ -321,24 +322,12 @@ def replace_resource(
     format: str = "",
 ) -> ResourceVersion:
     """Publish a new version of a resource; earlier versions stay downloadable."""
-    dataset = resource.dataset
-    if not permissions.can_edit_dataset(actor, dataset):
+    if not permissions.can_edit_dataset(actor, resource.dataset):
         raise PermissionDenied(_("You cannot edit this dataset."))
-    previous = resource.current
-    version = _new_version(resource, actor=actor, upload=upload, url=url, format=format)
-    _touch(dataset)
-    index_dataset(dataset)
-    audit.record(
-        actor=actor,
-        action="update",
-        obj=resource,
-        department_id=dataset.department_id,
-        changes=audit.diff(
-            {"version": audit.snapshot(previous) if previous else None},
-            {"version": audit.snapshot(version)},
-        ),
+    version = _new_version(
+        resource, actor=actor, upload=upload, url=url, format=format, current=False
     )
-    _note_update(dataset, when=dataset.modified)
+    make_current(actor=actor, version=version)
     return version
 
 
@@ -355,7 +344,8 @@ def add_draft_version(
 
     The publish pipeline loads its table first and then calls `make_current`, so the
     published version changes only when the new one is complete. A new resource is
-    listed nowhere until it has a current version.
+    listed nowhere until it has a current version. The file is the pipeline's own
+    output, so the upload cap does not apply (the pipeline has MACHI_PUBLISH_MAX_MB).
     """
     if not permissions.can_edit_dataset(actor, dataset):
         raise PermissionDenied(_("You cannot edit this dataset."))
@@ -365,7 +355,9 @@ def add_draft_version(
         resource.save()
     elif resource.dataset_id != dataset.pk:
         raise ValidationError({"resource": _("This resource belongs to another dataset.")})
-    return _new_version(resource, actor=actor, upload=upload, url="", current=False)
+    return _new_version(
+        resource, actor=actor, upload=upload, url="", current=False, upload_cap=False
+    )
 
 
 @transaction.atomic

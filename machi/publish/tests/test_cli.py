@@ -110,3 +110,17 @@ def test_ingest_needs_a_department_for_a_new_dataset(tmp_path: Path, site_admin:
     path.write_bytes(AED_CSV.encode("cp932"))
     with pytest.raises(CommandError, match="--department"):
         ingest(str(path), "--dataset", "new", "--user", site_admin.username)
+
+
+def test_a_converted_file_larger_than_the_upload_cap_publishes(
+    tmp_path: Path, site_admin: User, kikaku: Department, settings: Any
+) -> None:
+    # Staff uploads are capped; the pipeline's own clean CSV is not an upload.
+    settings.MACHI_MAX_UPLOAD_BYTES = 100
+    path = tmp_path / "aed.csv"
+    path.write_bytes(AED_CSV.encode("cp932"))
+    output = ingest(
+        str(path), "--dataset", "aed", "--department", kikaku.slug, "--user", site_admin.username
+    )
+    assert "published" in output
+    assert Dataset.objects.get(name="aed").resources.get().current.table.row_count == 3
