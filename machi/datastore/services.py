@@ -179,16 +179,7 @@ def _cast_rows(
     for offset, row in enumerate(rows):
         line = first_line + offset
         if len(row) != width:
-            raise LoadError(
-                _("%(source)s line %(line)d has %(found)d cells; the header has %(width)d.")
-                % {
-                    "source": source or _("the data"),
-                    "line": line,
-                    "found": len(row),
-                    "width": width,
-                },
-                line=line,
-            )
+            raise _width_error(source, line, len(row), width)
         values = []
         for read, field, cell in zip(readers, fields, row, strict=True):
             value, notes = read(cell)
@@ -229,16 +220,7 @@ def _canonical_rows(
     for offset, row in enumerate(rows):
         if len(row) != width:
             line = first_line + offset
-            raise LoadError(
-                _("%(source)s line %(line)d has %(found)d cells; the header has %(width)d.")
-                % {
-                    "source": source or _("the data"),
-                    "line": line,
-                    "found": len(row),
-                    "width": width,
-                },
-                line=line,
-            )
+            raise _width_error(source, line, len(row), width)
         values: list[Any] = []
         for parse, cell, field in zip(parsers, row, fields, strict=True):
             if cell == "":
@@ -258,6 +240,14 @@ def _canonical_rows(
                         column=field["name"],
                     ) from None
         yield values
+
+
+def _width_error(source: str, line: int, found: int, width: int) -> LoadError:
+    return LoadError(
+        _("%(source)s line %(line)d has %(found)d cells; the header has %(width)d.")
+        % {"source": source or _("the data"), "line": line, "found": found, "width": width},
+        line=line,
+    )
 
 
 def _cell_message(source: str, line: int, field: Any, cell: Any, notes: dict[str, str]) -> str:

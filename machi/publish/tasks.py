@@ -66,7 +66,8 @@ def schedule_refreshes(*, force: bool = False) -> None:
         return
     from django_tasks_db.models import DBTaskResult
 
-    path = f"{refresh_due.module_path}"
-    waiting = DBTaskResult.objects.filter(task_path=path, status="READY").exists()
+    waiting = DBTaskResult.objects.filter(
+        task_path=refresh_due.module_path, status="READY"
+    ).exists()
     if force or not waiting:
         refresh_due.using(run_after=timezone.now() + REFRESH_CHECK).enqueue()
