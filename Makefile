@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test lint bench-search bench-datastore bench-ingest clean
+.PHONY: run test lint bench-search bench-datastore bench-ingest bench-geo bench-ask clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,13 @@ bench-datastore: $(VENV)/.installed-test
 # Installs sqlite-utils in var/bench-venv, never in .venv; a full run takes a long while.
 bench-ingest: $(VENV)/.installed-test
 	$(BIN)/python bench/ingest.py
+
+# 100,000 generated points on SQLite and on PostgreSQL (--postgres-url; 127.0.0.1 by default).
+bench-geo: $(VENV)/.installed-test
+	$(BIN)/python bench/geo.py
+
+bench-ask: $(VENV)/.installed-test
+	$(BIN)/python bench/ask.py
 
 clean:
 	rm -rf $(VENV) var test-results

@@ -7,11 +7,13 @@ from ninja import NinjaAPI
 from ninja.errors import ValidationError as RequestValidationError
 from ninja.renderers import JSONRenderer
 
+from machi.ask.api import router as ask_router
 from machi.catalog.api import router as catalog_router
 from machi.datastore.api import router as datastore_router
 from machi.datastore.api_exports import router as exports_router
 from machi.datastore.api_sql import router as sql_router
 from machi.datastore.errors import DatastoreError
+from machi.geo.api import router as geo_router
 
 
 class UnicodeJSONRenderer(JSONRenderer):
@@ -93,3 +95,5 @@ api.add_router("/", catalog_router)
 api.add_router("/", sql_router)  # /datastore/sql, before /datastore/{uuid}
 api.add_router("/", datastore_router)
 api.add_router("/", exports_router)
+api.add_router("/", geo_router)
+api.add_router("/", ask_router)

@@ -2,9 +2,11 @@
 
 machi serve      migrate, load the demo into an empty database, start a task worker,
                  serve on HOST:PORT
-machi worker     run background tasks (conversions, loads, refreshes) until stopped
+machi worker     run background tasks (conversions, loads, refreshes, harvests) until
+                 stopped
 machi demo       load the demo catalog
 machi ingest     convert a staff file to standard open data and publish it
+machi harvest    harvest another catalog now (machi harvest --list shows the sources)
 machi <command>  any other management command (migrate, reindex, createsuperuser ...)
 """
 
@@ -18,9 +20,11 @@ def serve() -> None:
 
     call_command("migrate", interactive=False, verbosity=0)
     call_command("demo", if_empty=True)
+    from machi.catalog.tasks import schedule_harvests
     from machi.publish.tasks import schedule_refreshes
 
     schedule_refreshes()
+    schedule_harvests()
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "8000")
     # The worker is gunicorn's child after the exec below, and stops with it (same process group).

@@ -49,6 +49,9 @@ INSTALLED_APPS = [
     "machi.datastore",
     "machi.developers",
     "machi.publish",
+    "machi.ask",
+    "machi.geo",
+    "machi.ckan_compat",
     "django_tasks",
     "django_tasks_db",
 ]
@@ -179,6 +182,22 @@ if MACHI_TASKS not in _TASK_BACKENDS:
 TASKS = {"default": {"BACKEND": _TASK_BACKENDS[MACHI_TASKS]}}
 # The largest file the publish pipeline reads (uploads are also capped by MACHI_MAX_UPLOAD_MB).
 PUBLISH_MAX_FILE_BYTES = env_int("MACHI_PUBLISH_MAX_MB", 1024) * 1024 * 1024
+# Harvesting other catalogs (machi/catalog/harvest.py): the largest response read from a
+# source, and how long to wait for one.
+HARVEST_MAX_BYTES = env_int("MACHI_HARVEST_MAX_MB", 50) * 1024 * 1024
+HARVEST_TIMEOUT = env_int("MACHI_HARVEST_TIMEOUT", 60)
+
+# Resident Q&A (machi/ask, docs/ask.md): below this confidence the chatbot says it does not
+# know and gives a contact instead of a wrong answer (a percentage, so the variable is an
+# integer); the contact when no department fits.
+ASK_MIN_CONFIDENCE = env_int("MACHI_ASK_MIN_CONFIDENCE", 50) / 100
+ASK_PLACES_FAQ_CONFIDENCE = 0.8  # an FAQ answer shown beside places must be this sure
+ASK_FALLBACK_CONTACT = env_str("MACHI_ASK_FALLBACK_CONTACT", "03-3812-7111")
+# LINE Messaging API (the chatbot on LINE): the channel's secret checks X-Line-Signature,
+# the channel access token sends replies to the reply endpoint.
+LINE_CHANNEL_SECRET = env_str("MACHI_LINE_CHANNEL_SECRET", "")
+LINE_CHANNEL_ACCESS_TOKEN = env_str("MACHI_LINE_CHANNEL_ACCESS_TOKEN", "")
+LINE_REPLY_URL = env_str("MACHI_LINE_REPLY_URL", "https://api.line.me/v2/bot/message/reply")
 
 MACHI_RATE_LIMIT_ANON = env_int("MACHI_RATE_LIMIT_ANON", 120)
 MACHI_RATE_LIMIT_KEY = env_int("MACHI_RATE_LIMIT_KEY", 1200)
@@ -228,6 +247,12 @@ LOGIN_URL = "admin:login"
 
 # Uploads: refused before they are stored when larger than this.
 MACHI_MAX_UPLOAD_BYTES = env_int("MACHI_MAX_UPLOAD_MB", 100) * 1024 * 1024
+
+# The map (machi.geo, docs/geo.md): background tiles from a URL (GSI standard map by default),
+# or served by the app from a folder of z/x/y.png or an MBTiles file (staff networks offline).
+GEO_TILE_URL = env_str("MACHI_TILE_URL", "https://cyberjapandata.gsi.go.jp/xyz/std/{z}/{x}/{y}.png")
+GEO_TILES_DIR = env_str("MACHI_TILES_DIR", "")
+GEO_MBTILES = env_str("MACHI_MBTILES", "")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -235,6 +260,11 @@ MACHI_REQUIRE_2FA = env_bool("MACHI_REQUIRE_2FA", PRODUCTION)
 OTP_TOTP_ISSUER = env_str("MACHI_SITE_NAME", "文京区オープンデータ")
 MACHI_SITE_NAME = OTP_TOTP_ISSUER
 MACHI_SITE_NAME_EN = env_str("MACHI_SITE_NAME_EN", "Bunkyo City Open Data")
+# The municipality that runs the site: publisher of the DCAT catalog, parent of the
+# departments. The code is the 6-digit 全国地方公共団体コード (with its check digit).
+MACHI_MUNICIPALITY_NAME = env_str("MACHI_MUNICIPALITY_NAME", "文京区")
+MACHI_MUNICIPALITY_NAME_EN = env_str("MACHI_MUNICIPALITY_NAME_EN", "Bunkyo City")
+MACHI_MUNICIPALITY_CODE = env_str("MACHI_MUNICIPALITY_CODE", "131059")
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True

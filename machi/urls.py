@@ -6,6 +6,7 @@ from django.urls import include, path
 from django.views.decorators.cache import never_cache
 
 from machi.api import api
+from machi.ckan_compat import views as ckan
 from machi.publish.dashboard import checklist_json
 from machi.publish.datapackage import datapackage
 
@@ -27,9 +28,21 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("staff/publish/", include("machi.publish.urls")),
+    path("", include("machi.ask.urls")),  # /ask/, /staff/ask/
+    path("", include("machi.geo.urls")),  # /map/, /staff/map/
     path("staff/", include("machi.accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
+    # The CKAN Action API (docs/ckan-compat.md).
+    path("api/3/action/<str:name>", ckan.action, name="ckan_action"),
+    path("api/action/<str:name>", ckan.action, name="ckan_action_unversioned"),
+    path("api/3", ckan.api_root, name="ckan_api_root"),
+    path("api/util/status", ckan.util_status, name="ckan_util_status"),
+    path(
+        "dataset/<str:name>/resource/<uuid:uid>/download/<str:filename>",
+        ckan.download,
+        name="ckan_download",
+    ),
     path("developers/", include("machi.developers.urls")),
     path("dataset/<str:name>/datapackage.json", datapackage, name="datapackage"),
     path("standard-datasets.json", checklist_json, name="standard_datasets"),

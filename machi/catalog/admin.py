@@ -3,19 +3,23 @@
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from machi.accounts.models import Department, Role
 from machi.accounts.permissions import department_ids, is_site_admin
-from machi.catalog import permissions, services
+from machi.catalog import harvest, permissions, services
 from machi.catalog.models import (
     Category,
     Dataset,
     GlossaryEntry,
+    HarvestJob,
+    HarvestRecord,
+    HarvestSource,
     License,
     News,
     Resource,
@@ -24,6 +28,7 @@ from machi.catalog.models import (
     SynonymSet,
     Tag,
 )
+from machi.lib.admin import ReadOnlyAdmin
 
 
 def _is_staff(request: HttpRequest) -> bool:
@@ -99,9 +104,10 @@ class DatasetForm(forms.ModelForm):
             self.fields["tags_text"].initial = "\n".join(
                 self.instance.tags.values_list("name", flat=True)
             )
-        self.fields["license"].initial = License.objects.filter(
-            slug=services.DEFAULT_LICENSE
-        ).first()
+        if "license" in self.fields:  # absent when the page is read-only
+            self.fields["license"].initial = License.objects.filter(
+                slug=services.DEFAULT_LICENSE
+            ).first()
 
     def tag_names(self) -> list[str]:
         raw = self.cleaned_data.get("tags_text", "").replace("、", ",").replace("\n", ",")
@@ -120,11 +126,28 @@ class ResourceInline(admin.TabularInline):
         return False
 
 
+ORIGIN_FIELDS = [
+    "harvest_source",
+    "original_publisher",
+    "remote_url",
+    "remote_id",
+    "harvest_missing_since",
+    "harvest_withdrawn_at",
+]
+
+
 @admin.register(Dataset)
 class DatasetAdmin(DepartmentScopedAdmin):
     form = DatasetForm
     list_display = ["title", "name", "department", "is_public", "modified"]
-    list_filter = ["is_public", "department", "categories", "license", "update_frequency"]
+    list_filter = [
+        "is_public",
+        "department",
+        "categories",
+        "license",
+        "update_frequency",
+        "harvest_source",
+    ]
     search_fields = ["title", "title_en", "name", "description"]
     readonly_fields = ["created", "modified"]
     inlines = [ResourceInline]
@@ -167,12 +190,41 @@ class DatasetAdmin(DepartmentScopedAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if obj is None:
             return self.has_add_permission(request)
-        return permissions.can_edit_dataset(request.user, obj)
+        # Harvested datasets are shown read-only: they change only at their source.
+        return permissions.can_edit_dataset(request.user, obj) and not obj.is_harvested
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if obj is None:
             return is_site_admin(request.user) or bool(department_ids(request.user, Role.ADMIN))
-        return permissions.can_delete_dataset(request.user, obj)
+        return permissions.can_delete_dataset(request.user, obj) and not obj.is_harvested
+
+    @admin.display(description=_("tags"))
+    def tags_text(self, obj: Dataset) -> str:
+        # Shown on read-only pages (harvested datasets, viewers); editable pages use the form.
+        return "、".join(obj.tags.values_list("name", flat=True)) or "-"
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and obj.is_harvested:
+            fieldsets = [*fieldsets, (_("Origin"), {"fields": ORIGIN_FIELDS})]
+        return fieldsets
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.is_harvested:
+            fields += ORIGIN_FIELDS
+        return fields
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        dataset = Dataset.objects.filter(pk=object_id).select_related("harvest_source").first()
+        if dataset is not None and dataset.is_harvested and request.method == "GET":
+            try:
+                services.refuse_harvested(dataset)
+            except PermissionDenied as refusal:
+                messages.info(request, str(refusal))
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(
         self, request: HttpRequest, obj: Dataset, form: DatasetForm, change: bool
@@ -431,3 +483,171 @@ class SynonymSetAdmin(VocabularyAdmin):
 class GlossaryEntryAdmin(VocabularyAdmin):
     list_display = ["english", "japanese"]
     search_fields = ["english", "japanese"]
+
+
+class StaffReadableInline(admin.TabularInline):
+    """A read-only list inside a page; every staff member who sees the page reads it."""
+
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _is_staff(request)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class HarvestJobInline(StaffReadableInline):
+    model = HarvestJob
+    fields = [
+        "queued_at",
+        "mode",
+        "status",
+        "created",
+        "updated",
+        "unchanged",
+        "withdrawn",
+        "errors",
+        "message",
+    ]
+    readonly_fields = fields
+    show_change_link = True
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[HarvestJob]:
+        return super().get_queryset(request).order_by("-queued_at")
+
+
+@admin.register(HarvestSource)
+class HarvestSourceAdmin(admin.ModelAdmin):
+    """Other catalogs mirrored here: site administrators manage them, staff may look."""
+
+    list_display = ["title", "name", "kind", "url", "enabled", "last_job"]
+    list_filter = ["kind", "enabled"]
+    readonly_fields = ["harvested_until", "last_full_run", "created", "modified"]
+    fields = [
+        "title",
+        "name",
+        "kind",
+        "url",
+        "department",
+        "actor",
+        "enabled",
+        "every_hours",
+        "full_every_hours",
+        "grace_days",
+        *readonly_fields,
+    ]
+    inlines = [HarvestJobInline]
+    actions = ["harvest_changes", "harvest_full"]
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return _is_staff(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _is_staff(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return harvest.can_manage_harvest(request.user)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return harvest.can_manage_harvest(request.user)
+
+    has_delete_permission = has_change_permission
+
+    @admin.display(description=_("last run"))
+    def last_job(self, source: HarvestSource) -> str:
+        job = source.jobs.order_by("-queued_at").first()
+        if job is None:
+            return "-"
+        return format_html(
+            "{} · {}",
+            job.get_status_display(),
+            _("created %(c)d, updated %(u)d, withdrawn %(w)d, errors %(e)d")
+            % {"c": job.created, "u": job.updated, "w": job.withdrawn, "e": job.errors},
+        )
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        return {"actor": request.user.pk}
+
+    def save_model(
+        self, request: HttpRequest, obj: HarvestSource, form: forms.ModelForm, change: bool
+    ) -> None:
+        harvest.save_source(actor=request.user, source=obj)
+
+    def delete_model(self, request: HttpRequest, obj: HarvestSource) -> None:
+        harvest.delete_source(actor=request.user, source=obj)
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        datasets = list(Dataset.objects.filter(harvest_source__in=list(objs)))
+        if datasets and len(protected) == len(datasets):
+            # A source's datasets block a plain delete (PROTECT); delete_source removes them.
+            deleted = [*deleted, [f"{Dataset._meta.verbose_name}: {d}" for d in datasets]]
+            counts[Dataset._meta.verbose_name_plural] = len(datasets)
+            perms_needed = perms_needed - {Dataset._meta.verbose_name}
+            protected = []
+        return deleted, counts, perms_needed, protected
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[HarvestSource]) -> None:
+        for source in queryset:
+            harvest.delete_source(actor=request.user, source=source)
+
+    def _queue(self, request: HttpRequest, queryset: QuerySet[HarvestSource], mode: str) -> None:
+        from machi.catalog.tasks import queue_harvest
+
+        if not harvest.can_manage_harvest(request.user):
+            raise PermissionDenied
+        for source in queryset:
+            queue_harvest(source, mode=mode, trigger=request.user.get_username())
+        self.message_user(
+            request,
+            _("Harvest runs queued: %(n)d. Their logs are under Harvest jobs.")
+            % {"n": len(queryset)},
+        )
+
+    @admin.action(description=_("Harvest now: changes since the last run"))
+    def harvest_changes(self, request: HttpRequest, queryset: QuerySet[HarvestSource]) -> None:
+        self._queue(request, queryset, HarvestJob.Mode.INCREMENTAL)
+
+    @admin.action(description=_("Harvest now: full run (also withdraws deleted datasets)"))
+    def harvest_full(self, request: HttpRequest, queryset: QuerySet[HarvestSource]) -> None:
+        self._queue(request, queryset, HarvestJob.Mode.FULL)
+
+
+class HarvestRecordInline(StaffReadableInline):
+    model = HarvestRecord
+    fields = ["action", "remote_id", "title", "dataset", "message", "remote_record"]
+    readonly_fields = fields
+
+
+@admin.register(HarvestJob)
+class HarvestJobAdmin(ReadOnlyAdmin):
+    """The job log: counts per run, and what happened to each record (errors with the record)."""
+
+    list_display = [
+        "source",
+        "queued_at",
+        "mode",
+        "status",
+        "created",
+        "updated",
+        "unchanged",
+        "withdrawn",
+        "errors",
+    ]
+    list_filter = ["status", "mode", "source"]
+    inlines = [HarvestRecordInline]
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return _is_staff(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _is_staff(request)

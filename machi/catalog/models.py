@@ -1,6 +1,7 @@
 import uuid
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -127,9 +128,38 @@ class Dataset(Bilingual, models.Model):
     is_public = models.BooleanField(_("public"), default=True)
     created = models.DateTimeField(_("created"), auto_now_add=True)
     modified = models.DateTimeField(_("last updated"), db_index=True)
+    # Origin of a harvested dataset (machi.catalog.harvest); empty for the ward's own data.
+    # A harvested dataset is read-only here: the services refuse local edits.
+    harvest_source = models.ForeignKey(
+        "HarvestSource",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="datasets",
+        verbose_name=_("harvested from"),
+    )
+    remote_id = models.CharField(_("ID at the source"), max_length=300, blank=True)
+    remote_url = models.URLField(_("original page"), max_length=1000, blank=True)
+    original_publisher = models.CharField(_("original publisher"), max_length=300, blank=True)
+    # What the last harvest stored, to tell an unchanged record from a changed one.
+    harvest_hash = models.CharField(max_length=64, blank=True, editable=False)
+    # Since when the source no longer lists it; withdrawn (made private) after the grace period.
+    harvest_missing_since = models.DateTimeField(
+        _("missing at the source since"), null=True, blank=True, editable=False
+    )
+    harvest_withdrawn_at = models.DateTimeField(
+        _("withdrawn"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         ordering = ["-modified"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["harvest_source", "remote_id"],
+                condition=models.Q(harvest_source__isnull=False),
+                name="one_dataset_per_remote_record",
+            )
+        ]
         verbose_name = _("dataset")
         verbose_name_plural = _("datasets")
 
@@ -147,6 +177,10 @@ class Dataset(Bilingual, models.Model):
     def display_description(self) -> str:
         return self.localized("description")
 
+    @property
+    def is_harvested(self) -> bool:
+        return self.harvest_source_id is not None
+
 
 def _resource_path(instance: "ResourceVersion", filename: str) -> str:
     return f"resources/{instance.resource.uid}/{instance.number}/{filename}"
@@ -163,6 +197,8 @@ class Resource(Bilingual, models.Model):
     name_en = models.CharField(_("name (English)"), max_length=300, blank=True)
     description = models.TextField(_("description"), blank=True)
     position = models.PositiveIntegerField(_("order"), default=0)
+    # The resource's ID at a harvest source (empty for the ward's own resources).
+    remote_id = models.CharField(_("ID at the source"), max_length=300, blank=True)
     current = models.ForeignKey(
         "ResourceVersion",
         null=True,
@@ -438,3 +474,154 @@ class SearchVersion(models.Model):
 
     def __str__(self) -> str:
         return f"search version {self.number}"
+
+
+class HarvestSource(models.Model):
+    """Another catalog whose datasets are mirrored here, read-only (machi.catalog.harvest)."""
+
+    class Kind(models.TextChoices):
+        CKAN = "ckan", _("CKAN (Action API)")
+        MACHI = "machi", _("machi")
+        DCAT = "dcat", _("DCAT (RDF catalog)")
+
+    name = models.CharField(_("ID"), max_length=100, unique=True, validators=[slug_validator])
+    title = models.CharField(_("title"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.CKAN)
+    url = models.URLField(
+        _("URL"),
+        max_length=1000,
+        help_text=_(
+            "CKAN and machi: the site's address (https://catalog.example.jp/). "
+            "DCAT: the address of the catalog file (Turtle, RDF/XML or JSON-LD)."
+        ),
+    )
+    department = models.ForeignKey(
+        Department,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="harvest_sources",
+        verbose_name=_("department"),
+        help_text=_(
+            "Harvested datasets are listed under this department. "
+            "Leave empty to create one named after the source."
+        ),
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("harvests as"),
+        help_text=_("A site administrator; the audit log records harvested changes as theirs."),
+    )
+    enabled = models.BooleanField(_("harvest on schedule"), default=True)
+    every_hours = models.PositiveIntegerField(
+        _("fetch changes every (hours)"), default=6, validators=[MinValueValidator(1)]
+    )
+    full_every_hours = models.PositiveIntegerField(
+        _("full run every (hours)"),
+        default=24,
+        validators=[MinValueValidator(1)],
+        help_text=_("Only a full run notices datasets deleted or made private at the source."),
+    )
+    grace_days = models.PositiveIntegerField(
+        _("withdraw after (days)"),
+        default=3,
+        help_text=_(
+            "A dataset missing at the source is withdrawn (made private) here once it has "
+            "been missing this long; 0 withdraws it at the first full run that misses it."
+        ),
+    )
+    # The newest modification time the source reported in a completed run: incremental
+    # runs ask for records modified since then (in the source's own clock).
+    harvested_until = models.DateTimeField(_("harvested up to"), null=True, blank=True)
+    last_full_run = models.DateTimeField(_("last complete full run"), null=True, blank=True)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    modified = models.DateTimeField(_("last updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name = _("harvest source")
+        verbose_name_plural = _("harvest sources")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class HarvestJob(models.Model):
+    """One run over a harvest source, with its counts; its records are the job log."""
+
+    class Mode(models.TextChoices):
+        FULL = "full", _("full")
+        INCREMENTAL = "incremental", _("changes only")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    source = models.ForeignKey(
+        HarvestSource, on_delete=models.CASCADE, related_name="jobs", verbose_name=_("source")
+    )
+    mode = models.CharField(_("mode"), max_length=12, choices=Mode.choices)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    trigger = models.CharField(_("started by"), max_length=100, blank=True)
+    queued_at = models.DateTimeField(_("queued"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    created = models.PositiveIntegerField(_("created"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    withdrawn = models.PositiveIntegerField(_("withdrawn (deleted at the source)"), default=0)
+    errors = models.PositiveIntegerField(_("errors"), default=0)
+    message = models.TextField(_("message"), blank=True)
+
+    class Meta:
+        ordering = ["-queued_at", "-id"]
+        verbose_name = _("harvest job")
+        verbose_name_plural = _("harvest jobs")
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.queued_at:%Y-%m-%d %H:%M} ({self.get_status_display()})"
+
+
+class HarvestRecord(models.Model):
+    """A line of a job log: what happened to one remote record."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", _("created")
+        UPDATED = "updated", _("updated")
+        UNCHANGED = "unchanged", _("unchanged")
+        MISSING = "missing", _("missing at the source")
+        WITHDRAWN = "withdrawn", _("withdrawn")
+        RESTORED = "restored", _("restored")
+        ERROR = "error", _("error")
+
+    job = models.ForeignKey(
+        HarvestJob, on_delete=models.CASCADE, related_name="records", verbose_name=_("job")
+    )
+    action = models.CharField(_("result"), max_length=10, choices=Action.choices)
+    remote_id = models.CharField(_("ID at the source"), max_length=300, blank=True)
+    title = models.CharField(_("title"), max_length=300, blank=True)
+    dataset = models.ForeignKey(
+        Dataset,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("dataset"),
+    )
+    message = models.TextField(_("message"), blank=True)
+    # The record as the source sent it, kept for errors so staff can see what was refused.
+    remote_record = models.JSONField(_("remote record"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("harvest log entry")
+        verbose_name_plural = _("harvest log")
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()}: {self.title or self.remote_id}"

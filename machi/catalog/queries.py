@@ -9,7 +9,7 @@ catalog (no query, no filter) lists from SQL, with the index's facet counts.
 """
 
 import heapq
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import compress, islice
 
@@ -31,7 +31,7 @@ from machi.lib.search import Node, bitmap, flags
 
 PAGE_SIZE = 20
 FACET_LIMIT = 30
-SORTS = {"relevance", "modified", "title"}
+SORTS = {"relevance", "modified", "title", "created"}
 
 
 @dataclass
@@ -135,7 +135,7 @@ def _page_ids(
         return [dataset_id for _, dataset_id in heapq.nlargest(offset + limit, matches)[offset:]]
     # The catalog in this order, skipping what is not a hit: a page of common
     # hits is found after a few steps, the rarest after one pass in C.
-    order = index.newest_first if sort == "modified" else index.by_title
+    order = {"modified": index.newest_first, "title": index.by_title}.get(sort, range(index.size))
     in_hits = flags(hits, index.size)
     return list(islice(compress(order, map(in_hits.__getitem__, order)), offset, offset + limit))
 
@@ -178,8 +178,13 @@ def search_datasets(
     page_size: int = PAGE_SIZE,
     user: User | None = None,
     facets: bool = True,
+    within: Iterable[int] | None = None,
 ) -> SearchResult:
-    """Datasets matching a Japanese or English query, with facet counts."""
+    """Datasets matching a Japanese or English query, with facet counts.
+
+    `within`: dataset ids a search is limited to besides the filters (the CKAN
+    API's `fq` ranges such as metadata_modified:[... TO *]).
+    """
     active = (filters or Filters()).active()
     query = parse_query(q) if q.strip() else None
     if sort not in SORTS or (sort == "relevance" and query is None):
@@ -188,9 +193,9 @@ def search_datasets(
     offset = (page - 1) * page_size
     anonymous = user is None or not user.is_authenticated
 
-    if query is None and not active and anonymous:
+    if query is None and not active and anonymous and within is None:
         public = Dataset.objects.filter(is_public=True)
-        order = ["title", "id"] if sort == "title" else ["-modified", "-id"]
+        order = {"title": ["title", "id"], "created": ["id"]}.get(sort, ["-modified", "-id"])
         return SearchResult(
             count=public.count(),
             datasets=list(with_resources(public.order_by(*order))[offset : offset + page_size]),
@@ -202,6 +207,8 @@ def search_datasets(
 
     index = facet_index()
     allowed = _allowed(index, active, user)
+    if within is not None:
+        allowed &= bitmap((i for i in within if i < index.size), index.size)
     matches: list[Match] = []
     if query is None:
         hits = allowed

@@ -119,6 +119,23 @@ def _note_update(dataset: Dataset, *, when: datetime.datetime) -> None:
     )
 
 
+def refuse_harvested(dataset: Dataset) -> None:
+    """A harvested dataset mirrors another catalog: it changes only at its source."""
+    if dataset.harvest_source_id is None:
+        return
+    raise PermissionDenied(
+        _(
+            "“%(title)s” is harvested from %(source)s and is read-only here. "
+            "Change it at its source: %(url)s"
+        )
+        % {
+            "title": dataset.title,
+            "source": dataset.harvest_source,
+            "url": dataset.remote_url or dataset.harvest_source.url,
+        }
+    )
+
+
 def _touch(dataset: Dataset, when: datetime.datetime | None = None) -> None:
     dataset.modified = when or timezone.now()
     dataset.save(update_fields=["modified"])
@@ -175,6 +192,7 @@ def update_dataset(
 ) -> Dataset:
     """Change a dataset's metadata; moving it needs edit rights in both departments."""
     _check_unknown(fields)
+    refuse_harvested(dataset)
     if not permissions.can_edit_dataset(actor, dataset):
         raise PermissionDenied(_("You cannot edit this dataset."))
     new_department = fields.get("department")
@@ -209,6 +227,7 @@ def update_dataset(
 @transaction.atomic
 def delete_dataset(*, actor: User, dataset: Dataset) -> None:
     """Delete a dataset with its resources (department admins only)."""
+    refuse_harvested(dataset)
     if not permissions.can_delete_dataset(actor, dataset):
         raise PermissionDenied(_("Only a department admin can delete datasets."))
     audit.record_deleted(
@@ -290,6 +309,7 @@ def add_resource(
     when: datetime.datetime | None = None,
 ) -> Resource:
     """Add a file or link to a dataset."""
+    refuse_harvested(dataset)
     if not permissions.can_edit_dataset(actor, dataset):
         raise PermissionDenied(_("You cannot edit this dataset."))
     position = dataset.resources.count()
@@ -322,6 +342,7 @@ def replace_resource(
     format: str = "",
 ) -> ResourceVersion:
     """Publish a new version of a resource; earlier versions stay downloadable."""
+    refuse_harvested(resource.dataset)
     if not permissions.can_edit_dataset(actor, resource.dataset):
         raise PermissionDenied(_("You cannot edit this dataset."))
     version = _new_version(
@@ -347,6 +368,7 @@ def add_draft_version(
     listed nowhere until it has a current version. The file is the pipeline's own
     output, so the upload cap does not apply (the pipeline has MACHI_PUBLISH_MAX_MB).
     """
+    refuse_harvested(dataset)
     if not permissions.can_edit_dataset(actor, dataset):
         raise PermissionDenied(_("You cannot edit this dataset."))
     if resource is None:
@@ -367,6 +389,7 @@ def make_current(
     """Serve `version` as its resource's file: a publication, or a roll-back to an earlier one."""
     resource = Resource.objects.select_for_update().get(pk=version.resource_id)
     dataset = resource.dataset
+    refuse_harvested(dataset)
     if not permissions.can_edit_dataset(actor, dataset):
         raise PermissionDenied(_("You cannot edit this dataset."))
     previous = resource.current
@@ -403,6 +426,7 @@ def update_resource(*, actor: User, resource: Resource, **fields: Any) -> Resour
     if set(fields) - allowed:
         raise TypeError(f"unknown resource fields: {', '.join(sorted(set(fields) - allowed))}")
     dataset = resource.dataset
+    refuse_harvested(dataset)
     if not permissions.can_edit_dataset(actor, dataset):
         raise PermissionDenied(_("You cannot edit this dataset."))
     before = audit.snapshot(resource)
@@ -427,6 +451,7 @@ def update_resource(*, actor: User, resource: Resource, **fields: Any) -> Resour
 @transaction.atomic
 def delete_resource(*, actor: User, resource: Resource) -> None:
     dataset = resource.dataset
+    refuse_harvested(dataset)
     if not permissions.can_edit_dataset(actor, dataset):
         raise PermissionDenied(_("You cannot edit this dataset."))
     audit.record_deleted(actor=actor, obj=resource, department_id=dataset.department_id)

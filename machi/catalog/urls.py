@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from machi.catalog import feeds, views
+from machi.catalog import dcat_views, feeds, views
 
 app_name = "catalog"
 
@@ -27,4 +27,11 @@ urlpatterns = [
     path("showcase/<str:name>/", views.showcase_detail, name="showcase"),
     path("feeds/datasets.atom", feeds.DatasetFeed(), name="feed_datasets"),
     path("feeds/news.atom", feeds.NewsFeed(), name="feed_news"),
+    # DCAT (docs/dcat.md): .xml is RDF/XML, as ckanext-dcat serves it.
+    re_path(r"^catalog\.(?P<fmt>ttl|rdf|xml|jsonld)$", dcat_views.catalog, name="dcat_catalog"),
+    re_path(
+        r"^dataset/(?P<name>[^/]+)\.(?P<fmt>ttl|rdf|xml|jsonld)$",
+        dcat_views.dataset,
+        name="dcat_dataset",
+    ),
 ]

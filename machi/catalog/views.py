@@ -11,7 +11,7 @@ from django.views.decorators.http import require_safe
 
 from machi.accounts.models import Department
 from machi.audit.models import AuditEvent
-from machi.catalog import permissions
+from machi.catalog import dcat_views, permissions
 from machi.catalog.models import Category, Dataset, News, Resource, ResourceVersion, Showcase, Tag
 from machi.catalog.queries import (
     FACET_FIELDS,
@@ -114,6 +114,7 @@ def _visible_dataset(request: HttpRequest, name: str) -> Dataset:
 
 
 @require_safe
+@dcat_views.negotiates_rdf  # Accept: text/turtle etc. get the RDF
 def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
     dataset = _visible_dataset(request, name)
     history = AuditEvent.objects.filter(object_type="catalog.dataset", object_id=str(dataset.pk))[
@@ -126,7 +127,9 @@ def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
             "dataset": dataset,
             "resources": dataset.resources.all(),
             "history": history,
-            "can_edit": permissions.can_edit_dataset(request.user, dataset),
+            # A harvested dataset changes only at its source (services refuse local edits).
+            "can_edit": permissions.can_edit_dataset(request.user, dataset)
+            and not dataset.is_harvested,
             "showcases": dataset.showcases.filter(is_public=True),
             **quality_context(dataset),
         },

@@ -27,6 +27,12 @@ class Command(BaseCommand):
         from machi.datastore.demo import load_demo_tables
 
         counts["tables"] = load_demo_tables()
+        from machi.geo.demo import load_demo as load_map_demo
+
+        load_map_demo()  # gazetteer, ward boundary, a map layer per table with coordinates
+        from machi.ask.demo import load_demo as load_demo_faq  # the chatbot's FAQ
+
+        counts.update(load_demo_faq())
         self.stdout.write(
             self.style.SUCCESS(
                 "Demo loaded: {datasets} datasets, {departments} departments, {news} news, "

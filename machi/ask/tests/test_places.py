@@ -1,0 +1,128 @@
+"""Data answers: facilities from the open data with distances and map links (machi.geo)."""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from machi.accounts.models import Department
+from machi.ask import services
+from machi.catalog.models import Dataset
+from machi.datastore import services as datastore
+from machi.geo import gazetteer
+from machi.geo import services as geo
+from machi.geo.models import Layer
+
+pytestmark = pytest.mark.django_db(databases=["default", "datastore"])
+
+# Ward facilities at their real addresses and coordinates.
+AED = """\
+名称,住所,緯度,経度,電話番号,開始時間,終了時間
+文京シビックセンター,東京都文京区春日一丁目16番21号,35.708070,139.752220,03-3812-7111,08:00,22:00
+根津地域活動センター,東京都文京区根津二丁目20番7号,35.718257,139.765140,03-3823-5041,08:30,21:30
+文京総合体育館,東京都文京区本郷七丁目1番2号,35.716960,139.759390,03-3817-1171,09:00,22:00
+大塚地域活動センター,東京都文京区大塚四丁目49番2号,35.723950,139.734620,03-3941-3201,08:30,21:30
+"""
+WIFI = """\
+名称,住所,緯度,経度
+富坂地域活動センター,東京都文京区小石川二丁目18番18号,35.711020,139.747540
+小石川図書館,東京都文京区小石川五丁目9番20号,35.718600,139.742300
+文京シビックセンター,東京都文京区春日一丁目16番21号,35.708070,139.752220
+"""
+SHELTERS = """\
+名称,住所,緯度,経度
+根津小学校,東京都文京区根津一丁目4番12号,35.716700,139.763500
+千駄木小学校,東京都文京区千駄木三丁目9番8号,35.727000,139.761300
+誠之小学校,東京都文京区西片一丁目2番10号,35.715300,139.756400
+"""
+NURSERIES = """\
+名称,住所,緯度,経度
+春日保育園,東京都文京区春日二丁目13番1号,35.711386,139.742439
+大塚保育園,東京都文京区大塚二丁目16番3号,35.720235,139.731807
+千駄木保育園,東京都文京区千駄木三丁目1番1号,35.724000,139.762000
+"""
+
+
+@pytest.fixture
+def layers(
+    site_admin: User, kikaku: Department, make_dataset: Callable[..., Dataset]
+) -> dict[str, Layer]:
+    gazetteer.load_team_gazetteer()
+    made = {}
+    for name, title, standard, csv in (
+        ("aed", "AED設置場所一覧", "aed", AED),
+        ("wifi", "公衆無線LANアクセスポイント一覧", "public-wireless-lan", WIFI),
+        ("shelters", "指定避難所一覧", "evacuation-shelters", SHELTERS),
+        ("nurseries", "認可保育所一覧", "preschool", NURSERIES),
+    ):
+        dataset = make_dataset(kikaku, name, title, csv=csv, standard=standard)
+        datastore.load_version_file(actor=site_admin, version=dataset.resources.get().current)
+        geo.sync_point_layers()
+        made[name] = Layer.objects.get(resource__dataset=dataset)
+    return made
+
+
+def _names(result: services.AskResult) -> list[str]:
+    return [place["name"] for place in result.places]
+
+
+def test_aed_near_a_station(layers: dict[str, Layer]) -> None:
+    result = services.ask(question="根津駅の近くのAEDは？")
+    assert not result.abstained
+    assert result.place_where == "根津"
+    assert _names(result)[:2] == ["根津地域活動センター", "文京総合体育館"]
+    first = result.places[0]
+    assert 50 < first["distance_m"] < 150  # 根津駅 to 根津二丁目20番7号
+    assert first["address"] == "東京都文京区根津二丁目20番7号"
+    assert first["phone"] == "03-3823-5041"
+    assert first["map_url"] == "/map/#map=17/35.71826/139.76514&layers=aed"
+    assert result.answer is None  # a near-miss FAQ entry is not shown beside the data
+
+
+def test_wifi_in_a_town(layers: dict[str, Layer]) -> None:
+    result = services.ask(question="小石川でWi-Fiが使える所")
+    assert sorted(_names(result)) == ["富坂地域活動センター", "小石川図書館"]
+    assert all(place["distance_m"] is not None for place in result.places)
+
+
+def test_nearest_shelter_from_the_browsers_location(layers: dict[str, Layer]) -> None:
+    # A resident standing at 根津駅's exit.
+    result = services.ask(question="一番近い避難所", lat=35.7175, lon=139.7656)
+    assert _names(result) == ["根津小学校", "誠之小学校", "千駄木小学校"]
+    assert result.places[0]["distance_m"] < 300
+    without_location = services.ask(question="一番近い避難所")
+    assert without_location.places == [] and without_location.needs_location
+
+
+def test_nurseries_in_a_town(layers: dict[str, Layer]) -> None:
+    result = services.ask(question="春日の保育園")
+    assert _names(result) == ["春日保育園"]
+
+
+def test_questions_about_a_service_stay_with_the_faq(layers: dict[str, Layer], faq: int) -> None:
+    result = services.ask(question="保育園の申し込み方法")
+    assert result.places == [] and not result.needs_location
+    assert result.answer is not None and result.answer.faq_id == "hoikuen-apply"
+
+
+def test_the_api_and_the_page_list_places_with_map_links(
+    layers: dict[str, Layer], resident: Client
+) -> None:
+    data = resident.post(
+        "/api/v1/ask",
+        {"question": "近くのAED", "lat": 35.7080, "lon": 139.7520},
+        content_type="application/json",
+    ).json()
+    assert data["abstained"] is False
+    assert data["places"][0]["name"] == "文京シビックセンター"
+    assert data["places"][0]["map_url"].startswith("/map/#map=17/")
+    html = resident.get("/ask/", {"q": "根津駅の近くのAEDは？"}).content.decode()
+    assert "根津地域活動センター" in html
+    assert 'href="/map/#map=17/35.71826/139.76514&amp;layers=aed"' in html
+
+
+def test_english_facility_questions(layers: dict[str, Layer], settings: Any) -> None:
+    result = services.ask(question="Where is the nearest AED?", lat=35.7080, lon=139.7520)
+    assert _names(result)[0] == "文京シビックセンター"

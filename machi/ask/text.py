@@ -1,0 +1,58 @@
+"""An answer as plain text: for LINE messages and the `machi ask` command."""
+
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from machi.ask.services import AskResult
+
+
+def plain_text(result: AskResult, site_url: str = "") -> str:
+    with translation.override(result.lang):
+        lines: list[str] = []
+        if result.places:
+            lines.append(
+                _("%(layer)s near %(where)s:")
+                % {"layer": result.place_layer, "where": result.place_where}
+                if result.place_where
+                else _("%(layer)s near you:") % {"layer": result.place_layer}
+            )
+            for place in result.places:
+                distance = place["distance_m"]
+                line = f"・{place['name']}"
+                if distance is not None:
+                    line += " " + _("(%(distance)s m)") % {"distance": distance}
+                if place["address"]:
+                    line += f" {place['address']}"
+                lines.append(line)
+                lines.append(f"  {site_url}{place['map_url']}")
+        elif result.needs_location:
+            lines.append(
+                _(
+                    "Tell me a town or station (e.g. 根津駅の近くの%(layer)s), "
+                    "or share your location."
+                )
+                % {"layer": result.place_layer}
+            )
+        if result.answer is not None:
+            if lines:
+                lines.append("")
+            lines.append(result.answer.answer)
+            if result.answer.url:
+                lines.append(_("Source: %(url)s") % {"url": result.answer.url})
+            if result.answer.contact:
+                lines.append(_("Contact: %(contact)s") % {"contact": result.answer.contact})
+        elif result.abstained:
+            lines.append(_("Sorry, I could not find an answer to that question."))
+            if result.contact:
+                lines.append(
+                    _("Please ask %(department)s: %(contact)s")
+                    % {
+                        "department": result.contact["department"],
+                        "contact": result.contact["contact"],
+                    }
+                )
+        if result.alternatives:
+            lines.append("")
+            lines.append(_("Did you mean:") if result.answer is None else _("Related questions:"))
+            lines.extend(f"・{alternative.question}" for alternative in result.alternatives)
+        return "\n".join(lines)

@@ -1,0 +1,73 @@
+"""A resident on a phone: two layers, a town search, a marker's popup; tiles unreachable."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from machi.conftest import RESULTS
+from machi.geo.models import Layer
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(
+        transaction=True, serialized_rollback=True, databases=["default", "datastore"]
+    ),
+]
+UNREACHABLE = "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"  # nothing listens on port 9
+
+
+def test_map_with_layers_search_and_popup_without_tiles(
+    live_server,  # type: ignore[no-untyped-def]
+    settings,  # type: ignore[no-untyped-def]
+    aed: Layer,  # before the browser: Playwright's loop forbids database calls after it
+    nurseries: Layer,
+    browser_page,  # type: ignore[no-untyped-def]
+) -> None:
+    settings.GEO_TILE_URL = UNREACHABLE
+    page = browser_page
+    elsewhere: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            None
+            if request.url.startswith((live_server.url, "http://127.0.0.1:9/", "data:"))
+            else elsewhere.append(request.url)
+        ),
+    )
+    page.goto(live_server.url + "/map/")
+
+    # Without tiles: the boundary, the town labels and a note are there.
+    assert page.locator(".leaflet-overlay-pane path").count() >= 1
+    assert page.locator(".geo-town-label", has_text="春日").first.is_visible()
+    page.locator("#geo-tiles-note").wait_for(state="visible")
+
+    page.locator('input[name="layer"][value="aed"]').check()
+    page.locator('input[name="layer"][value="nursery-schools"]').check()
+    page.locator(".geo-marker, .marker-cluster").nth(3).wait_for()
+    expect(page).to_have_url(re.compile(r"layers=(aed,nursery-schools|nursery-schools,aed)"))
+
+    page.get_by_role("searchbox").fill("大塚")
+    page.get_by_role("button", name="Search").or_(page.get_by_role("button", name="検索")).click()
+    town = page.locator("#geo-results button", has_text="大塚").first
+    town.wait_for()
+    page.locator("#geo-results button").filter(has_text=re.compile("^大塚")).first.click()
+    expect(page).to_have_url(re.compile(r"#map=16/35\.72"))
+
+    # The list names what is on screen; a marker opens its popup.
+    page.locator("#geo-list li", has_text="青柳保育園").wait_for()
+    page.locator('.geo-marker[title="青柳保育園"]').click()
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    assert popup.locator("h3").inner_text() == "青柳保育園"
+    assert "東京都文京区大塚五丁目40番1号" in popup.inner_text()
+    page.screenshot(path=str(RESULTS / "geo-map.png"), full_page=True)
+
+    # The permalink brings back the view and the layers.
+    link = page.locator("#geo-permalink").get_attribute("href")
+    page.goto("about:blank")
+    page.goto(link)
+    page.locator(".geo-marker, .marker-cluster").first.wait_for()
+    assert page.locator('input[name="layer"][value="aed"]').is_checked()
+    assert page.locator('input[name="layer"][value="nursery-schools"]').is_checked()
+    assert elsewhere == []
