@@ -218,7 +218,9 @@ def package(request: HttpRequest, dataset: Dataset, package_id: str) -> dict[str
         "state": "active",
         "title": dataset.title,
         "type": "dataset",
-        "url": None,  # CKAN's "source" link; machi datasets are their own source
+        # CKAN's "source" link: the original page of a harvested dataset, so that a
+        # catalog harvesting this one can tell a copy from the ward's own data.
+        "url": dataset.remote_url or None,
         "version": None,
         "extras": [
             {"key": field, "value": _extra_value(getattr(dataset, field))} for field in EXTRA_FIELDS

@@ -14,6 +14,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.core.management import CommandError, call_command
+from django.test import Client
 from django.utils import translation
 
 from machi.catalog import services
@@ -100,6 +101,9 @@ def test_a_full_run_mirrors_every_recorded_dataset_with_its_origin(
     assert bees.resources.count() == 2
     assert bees.is_public and Dataset.objects.filter(harvest_source=source).count() == 6
     assert HarvestRecord.objects.filter(job=job, action="created").count() == 6
+    # Whoever harvests us through the CKAN API sees where the copy came from.
+    shown = Client().get("/api/3/action/package_show", {"id": ENVIDAT}).json()["result"]
+    assert shown["url"] == f"{url}/dataset/{ENVIDAT}"
 
 
 def test_a_second_run_asks_only_for_changes_and_finds_none(
