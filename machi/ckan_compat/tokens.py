@@ -1,8 +1,6 @@
 """Staff API tokens: create, revoke, and find the account a request's token acts for."""
 
 import datetime
-import hashlib
-import secrets
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -14,13 +12,10 @@ from django.utils.translation import gettext as _
 from machi.accounts.permissions import User, is_site_admin
 from machi.audit import services as audit
 from machi.ckan_compat.models import ApiToken
+from machi.lib.credentials import digest, new_secret
 
 # last_used is written at most this often per token, not on every request.
 _LAST_USED_PRECISION = datetime.timedelta(minutes=1)
-
-
-def digest(plaintext: str) -> str:
-    return hashlib.sha256(plaintext.encode()).hexdigest()
 
 
 def _snapshot(token: ApiToken) -> dict[str, object]:
@@ -48,7 +43,7 @@ def create_token(*, actor: User, owner: AbstractBaseUser, name: str) -> tuple[Ap
     name = name.strip()
     if not name:
         raise ValidationError({"name": _("Give the token a name, such as the script using it.")})
-    plaintext = secrets.token_urlsafe(32)
+    plaintext = new_secret()
     token = ApiToken(owner=owner, name=name, prefix=plaintext[:8], hashed=digest(plaintext))
     token.full_clean()
     token.save()

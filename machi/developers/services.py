@@ -1,8 +1,6 @@
 """API keys: issue, revoke, look up, count use; for the pages, the admin and the middleware."""
 
 import datetime
-import hashlib
-import secrets
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -16,15 +14,12 @@ from machi.accounts.permissions import User
 from machi.audit import services as audit
 from machi.developers import permissions
 from machi.developers.models import ApiKey, ApiKeyUsage
+from machi.lib.credentials import digest, new_secret
 
 # Enough for a few apps and a test key; more keys would only multiply the limit.
 MAX_ACTIVE_KEYS = 5
 # last_used is written at most this often per key, not on every request.
 _LAST_USED_PRECISION = datetime.timedelta(minutes=1)
-
-
-def digest(plaintext: str) -> str:
-    return hashlib.sha256(plaintext.encode()).hexdigest()
 
 
 def _audit_snapshot(key: ApiKey) -> dict[str, object]:
@@ -54,7 +49,7 @@ def issue_key(*, user: User, name: str) -> tuple[ApiKey, str]:
             _("You may have at most %(count)s active keys. Revoke one you no longer use.")
             % {"count": MAX_ACTIVE_KEYS}
         )
-    plaintext = secrets.token_urlsafe(32)
+    plaintext = new_secret()
     key = ApiKey(owner=user, name=name.strip(), prefix=plaintext[:8], hashed=digest(plaintext))
     key.full_clean()
     key.save()

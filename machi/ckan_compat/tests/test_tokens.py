@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from machi.ckan_compat.models import ApiToken
-from machi.ckan_compat.tokens import digest
+from machi.lib.credentials import digest
 
 pytestmark = pytest.mark.django_db
 
