@@ -10,7 +10,8 @@ What it measures, with the same seeded points and query locations everywhere:
 
 - nearest-10 and radius-500 m through machi.geo.services (`nearest`, `within_radius`: the
   index prefilter in the database, exact haversine in Python, features read back) on SQLite
-  (R*Tree) and PostgreSQL (btree on layer, lat, lon), one query at a time: queries per second,
+  (R*Tree) and PostgreSQL (GiST with PostGIS when present, else btree on layer, lat, lon;
+  MACHI_GEO_POSTGIS=off forces the btree), one query at a time: queries per second,
   p50 and p99 latency;
 - the same two queries on a shapely STRtree held in memory (no database: the lower bound an
   in-process index gives) and as a full scan (numpy haversine over every point), in the same
@@ -268,6 +269,11 @@ def run_worker(engine: str, args: argparse.Namespace) -> dict[str, Any]:
         with connection.cursor() as cursor:
             cursor.execute("SELECT version()" if engine == "postgresql" else "SELECT 'SQLite '")
             server = cursor.fetchone()[0]
+        if engine == "postgresql":
+            from machi.geo import postgis
+
+            path = "GiST (PostGIS)" if postgis.enabled() else "btree (no PostGIS)"
+            server = f"{path}, {server}"
         if engine == "sqlite":
             import sqlite3
 

@@ -253,6 +253,10 @@ MACHI_MAX_UPLOAD_BYTES = env_int("MACHI_MAX_UPLOAD_MB", 100) * 1024 * 1024
 GEO_TILE_URL = env_str("MACHI_TILE_URL", "https://cyberjapandata.gsi.go.jp/xyz/std/{z}/{x}/{y}.png")
 GEO_TILES_DIR = env_str("MACHI_TILES_DIR", "")
 GEO_MBTILES = env_str("MACHI_MBTILES", "")
+# PostGIS narrows spatial queries on PostgreSQL when present ("auto"); "off" keeps the btree.
+MACHI_GEO_POSTGIS = env_str("MACHI_GEO_POSTGIS", "auto")
+if MACHI_GEO_POSTGIS not in {"auto", "off"}:
+    raise ImproperlyConfigured(f"MACHI_GEO_POSTGIS must be auto or off, not {MACHI_GEO_POSTGIS!r}")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

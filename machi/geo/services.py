@@ -13,8 +13,8 @@ plus "distance_m" (metres, rounded to 0.1) where a distance applies.
 Point layers follow the datastore: every resource whose served table has coordinates is a
 layer, and its points are indexed again whenever the served table changes (a new upload,
 a reload, a version switch). Queries narrow by a box on the index (SQLite R*Tree,
-PostgreSQL btree) and then decide exactly in Python (haversine, shapely), so both
-databases give the same answers in the same order.
+PostgreSQL GiST with PostGIS, btree without) and then decide exactly in Python
+(haversine, shapely), so every database gives the same answers in the same order.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from machi.catalog.queries import visible_datasets
 from machi.datastore import engine
 from machi.datastore.models import Table
 from machi.datastore.queries import serving_order
-from machi.geo import gazetteer
+from machi.geo import gazetteer, postgis
 from machi.geo.geometry import (
     GeoError,
     box_around,
@@ -191,6 +191,12 @@ def nearest(
     extent = _extent(layer)
     if extent is None:
         return []
+    if postgis.enabled():
+        # The GiST index's n nearest (planar, in degrees) are n points within `ring`, so the
+        # n nearest by haversine are within it too: the exact ring below decides, as always.
+        ring = min(_knn_ring(layer, lat, lon, n), radius_m or math.inf)
+        found = _in_ring(layer, lat, lon, ring)
+        return _features(layer, [(pk, distance) for pk, distance, _row in found[:n]])
     reach = farthest_corner_m(lat, lon, extent)
     ring = min(_first_ring(layer, extent, n), radius_m or math.inf)
     while True:
@@ -573,6 +579,14 @@ def _in_box(layer: Layer, box: Box, full: bool = False) -> list[Row]:
                 "AND p.lat BETWEEN %s AND %s AND p.lon BETWEEN %s AND %s",
                 [south, north, west, east, layer.pk, south, north, west, east],
             )
+        elif postgis.enabled():
+            # The GiST box test (&&) narrows; the exact BETWEEN keeps the edges as elsewhere.
+            cursor.execute(
+                f"SELECT {listed} FROM geo_pointfeature p WHERE {postgis.POINT} "
+                "&& ST_MakeEnvelope(%s, %s, %s, %s, 4326) AND p.layer_id = %s "
+                "AND p.lat BETWEEN %s AND %s AND p.lon BETWEEN %s AND %s",
+                [west, south, east, north, layer.pk, south, north, west, east],
+            )
         else:
             cursor.execute(
                 f"SELECT {listed} FROM geo_pointfeature p WHERE p.layer_id = %s "
@@ -618,6 +632,18 @@ def _in_ring(
             found.append((distance, row[0], row))
     found.sort(key=lambda item: (item[0], item[1]))
     return [(pk, distance, row) for distance, pk, row in found]
+
+
+def _knn_ring(layer: Layer, lat: float, lon: float, n: int) -> float:
+    """Metres to the farthest of the n points PostGIS's KNN ordering (<->) finds first."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT p.lat, p.lon FROM geo_pointfeature p WHERE p.layer_id = %s "
+            f"ORDER BY {postgis.POINT} <-> ST_SetSRID(ST_MakePoint(%s, %s), 4326) LIMIT %s",
+            [layer.pk, lon, lat, n],
+        )
+        farthest = max((haversine_m(lat, lon, y, x) for y, x in cursor.fetchall()), default=0.0)
+    return farthest + 0.01  # a centimetre more, so rounding in the box cannot drop that point
 
 
 def _extent(layer: Layer) -> Box | None:
