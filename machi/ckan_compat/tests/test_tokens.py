@@ -39,7 +39,7 @@ def test_command_refuses_accounts_that_are_not_staff(db: None) -> None:
     User.objects.create_user("resident", password="x")
     with pytest.raises(CommandError, match="職員"):  # commands speak Japanese
         _create("resident")
-    with pytest.raises(CommandError, match="No account"):
+    with pytest.raises(CommandError, match="アカウント「nobody」"):
         _create("nobody")
 
 
@@ -47,7 +47,7 @@ def test_command_lists_and_revokes(editor: User, call: Callable[..., Any]) -> No
     plaintext = _create("editor")
     out = StringIO()
     call_command("token", "list", "editor", stdout=out)
-    assert plaintext[:8] in out.getvalue() and "active" in out.getvalue()
+    assert plaintext[:8] in out.getvalue() and "有効" in out.getvalue()
     call_command("token", "revoke", plaintext[:8], stdout=StringIO())
     status, body = call("package_create", token=plaintext, name="x1", title="x",
                         owner_org="kikaku")  # fmt: skip

@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from machi.catalog.harvest import new_job, next_mode, run_job
 from machi.catalog.models import HarvestJob, HarvestRecord, HarvestSource
@@ -39,12 +40,15 @@ class Command(BaseCommand):
             sources = list(HarvestSource.objects.filter(enabled=True))
         else:
             if not options["sources"]:
-                raise CommandError("Name a harvest source (machi harvest --list shows them).")
+                raise CommandError(_("Name a harvest source (machi harvest --list shows them)."))
             sources = []
             for name in options["sources"]:
                 source = HarvestSource.objects.filter(name=name).first()
                 if source is None:
-                    raise CommandError(f"No harvest source “{name}” (see machi harvest --list).")
+                    raise CommandError(
+                        _("No harvest source “%(name)s” (see machi harvest --list).")
+                        % {"name": name}
+                    )
                 sources.append(source)
         failed = False
         for source in sources:
@@ -56,18 +60,36 @@ class Command(BaseCommand):
                 mode = next_mode(source)
             if options["queue"]:
                 job = queue_harvest(source, mode=mode, trigger="command")
-                self.stdout.write(f"{source.name}: queued job {job.pk} ({mode})")
+                self.stdout.write(
+                    _("%(source)s: queued job %(job)s (%(mode)s)")
+                    % {"source": source.name, "job": job.pk, "mode": mode}
+                )
                 continue
             job = run_job(new_job(source=source, mode=mode, trigger="command"))
+            counts = _(
+                "%(source)s (%(mode)s): %(status)s — created %(created)d, updated %(updated)d, "
+                "unchanged %(unchanged)d, withdrawn %(withdrawn)d, errors %(errors)d"
+            )
             self.stdout.write(
-                f"{source.name} ({mode}): {job.get_status_display()} — "
-                f"created {job.created}, updated {job.updated}, unchanged {job.unchanged}, "
-                f"withdrawn {job.withdrawn}, errors {job.errors}"
+                counts
+                % {
+                    "source": source.name,
+                    "mode": mode,
+                    "status": job.get_status_display(),
+                    "created": job.created,
+                    "updated": job.updated,
+                    "unchanged": job.unchanged,
+                    "withdrawn": job.withdrawn,
+                    "errors": job.errors,
+                }
             )
             if job.message:
                 self.stdout.write(f"  {job.message}")
             for record in job.records.filter(action=HarvestRecord.Action.ERROR)[:20]:
-                self.stdout.write(f"  error {record.remote_id}: {record.message}")
+                self.stdout.write(
+                    _("  error %(id)s: %(message)s")
+                    % {"id": record.remote_id, "message": record.message}
+                )
             failed = failed or job.status == HarvestJob.Status.FAILED
         if failed:
-            raise CommandError("A harvest source failed; earlier harvested data is unchanged.")
+            raise CommandError(_("A harvest source failed; earlier harvested data is unchanged."))

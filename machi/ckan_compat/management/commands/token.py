@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from machi.ckan_compat import tokens
 from machi.ckan_compat.models import ApiToken
@@ -40,19 +41,22 @@ class Command(BaseCommand):
         elif options["command"] == "list":
             owner = self._account(options["username"])
             for token in ApiToken.objects.filter(owner=owner):
-                state = "revoked" if token.revoked else "active"
+                state = _("revoked") if token.revoked else _("active")
                 self.stdout.write(
                     f"{token.prefix}…\t{state}\t{token.created:%Y-%m-%d}\t{token.name}"
                 )
         else:
             matches = list(ApiToken.objects.filter(prefix=options["prefix"], revoked__isnull=True))
             if len(matches) != 1:
-                raise CommandError(f"{len(matches)} active tokens start with {options['prefix']}.")
+                raise CommandError(
+                    _("%(count)d active tokens start with %(prefix)s: give exactly one.")
+                    % {"count": len(matches), "prefix": options["prefix"]}
+                )
             tokens.revoke_token(actor=matches[0].owner, token=matches[0])
-            self.stdout.write(f"revoked {matches[0].prefix}…")
+            self.stdout.write(_("Revoked %(prefix)s…") % {"prefix": matches[0].prefix})
 
     def _account(self, username: str) -> Any:
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
-            raise CommandError(f"No account named {username}.")
+            raise CommandError(_("No account named %(username)s.") % {"username": username})
         return user
