@@ -25,7 +25,7 @@ from machi.geo.demo import ward_boundary
 from machi.geo.forms import AreaUploadForm
 from machi.geo.geometry import GeoError
 from machi.geo.models import Layer, LayerKind, Place
-from machi.lib.http import _POLICY as SITE_POLICY  # the map widens img-src only
+from machi.lib.http import content_security_policy
 
 staff_only = login_required(login_url="admin:login")
 GSI_TILES = "https://cyberjapandata.gsi.go.jp/xyz/std/{z}/{x}/{y}.png"
@@ -103,9 +103,7 @@ def _with_tile_origin(response: HttpResponse, tile_url: str) -> HttpResponse:
     parts = urlsplit(tile_url)
     if parts.scheme in {"http", "https"} and parts.netloc:
         origin = f"{parts.scheme}://{parts.netloc}"
-        response.headers["Content-Security-Policy"] = SITE_POLICY.replace(
-            "img-src 'self' data:", f"img-src 'self' data: {origin}"
-        )
+        response.headers["Content-Security-Policy"] = content_security_policy(img_src=(origin,))
     return response
 
 

@@ -6,13 +6,20 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
-# Everything the site uses is served by the app itself (no CDN), so the
-# policy can stay strict. The admin needs inline styles.
-_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-    "script-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
-    "frame-ancestors 'none'"
-)
+
+def content_security_policy(*, img_src: tuple[str, ...] = ()) -> str:
+    """The site's policy. Everything it uses is served by the app itself (no CDN), so it
+    stays strict; the admin needs inline styles. A page that shows images from another
+    origin (the map's tile server) names that origin in `img_src`."""
+    images = " ".join(("'self'", "data:", *img_src))
+    return (
+        f"default-src 'self'; img-src {images}; style-src 'self' 'unsafe-inline'; "
+        "script-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    )
+
+
+_POLICY = content_security_policy()
 
 
 class ContentSecurityPolicyMiddleware:
