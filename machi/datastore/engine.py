@@ -19,6 +19,7 @@ import json
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,6 +28,7 @@ from typing import Any
 from django.conf import settings
 from django.db import OperationalError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from machi.datastore.errors import QueryTimeout
@@ -229,8 +231,9 @@ def insert_rows(
     text tokens are left for `fill_search`.
     """
     names = [*stored_columns(columns), "_search"]
-    prepared = _prepared(columns, _counting_nulls(rows, nulls), search=search)
-    if vendor() == "postgresql":
+    postgres = vendor() == "postgresql"
+    prepared = _prepared(columns, _counting_nulls(rows, nulls), postgres=postgres, search=search)
+    if postgres:
         return _copy(name, names, prepared)
     return _insert_batches(name, names, prepared)
 
@@ -243,18 +246,34 @@ def _counting_nulls(rows: Iterable[Sequence[Any]], nulls: list[int]) -> Iterator
         yield row
 
 
+# Types whose cast values the engines take as they are (see _stored_value's `plain`).
+_STORED_AS_IS = {"string", "integer", "year", "boolean"}
+
+
 def _prepared(
-    columns: Sequence[Column], rows: Iterable[Sequence[Any]], *, search: bool = True
+    columns: Sequence[Column], rows: Iterable[Sequence[Any]], *, postgres: bool, search: bool
 ) -> Iterator[list[Any]]:
-    """Rows as stored: geopoint split, text tokens added, values the engine takes."""
-    postgres = vendor() == "postgresql"
+    """Rows as stored: geopoint split, text tokens added, values the engine takes.
+
+    Runs on _insert_batches' helper thread, so it asks nothing of the database.
+    """
     searched = [i for i, c in enumerate(columns) if c.type in SEARCHED_TYPES and c.searched]
     if not search:
         searched = []
     points = [i for i, c in enumerate(columns) if c.type == "geopoint"]
-    stored = [_stored_value(c.type, postgres) for c in columns]
+    # Text, whole numbers and flags go in as they come; only the other cells are converted.
+    converted = [
+        (i, _stored_value(c.type, postgres))
+        for i, c in enumerate(columns, start=1)
+        if c.type not in _STORED_AS_IS
+    ]
+    width = len(columns)
     for number, row in enumerate(rows, start=1):
-        values = [store(value) for store, value in zip(stored, row, strict=True)]
+        if len(row) != width:
+            raise ValueError(f"row {number} has {len(row)} values for {width} columns")
+        values = [number, *row]
+        for i, store in converted:
+            values[i] = store(values[i])
         if points:
             point = row[points[0]]
             values += [point[1], point[0]] if point else [None, None]  # geopoint is [lon, lat]
@@ -263,10 +282,10 @@ def _prepared(
             values.append(_tsvector(tokens) if postgres else " ".join(tokens))
         else:
             values.append(None)
-        yield [number, *values]
+        yield values
 
 
-def fill_search(name: str, columns: Sequence[Column], *, batch: int = 2000) -> Iterator[int]:
+def fill_search(name: str, columns: Sequence[Column], *, batch: int = 5000) -> Iterator[int]:
     """Write the text tokens of a table loaded without them, a batch per transaction.
 
     Yields the last row number done, for progress. The full-text index follows the
@@ -281,22 +300,47 @@ def fill_search(name: str, columns: Sequence[Column], *, batch: int = 2000) -> I
         f"SELECT _id, {listed} FROM {qualified(name)} WHERE _id > %s AND _search IS NULL "
         f"ORDER BY _id LIMIT %s"
     )
-    cast = "::tsvector" if postgres else ""
-    update = f"UPDATE {qualified(name)} SET _search = %s{cast} WHERE _id = %s"
+    update = f"UPDATE {qualified(name)} SET _search = %s::tsvector WHERE _id = %s"
+    if not postgres:
+        # One UPDATE per part, not one per row: the FTS5 trigger's writes then take
+        # less than half the time (100k rows: 1.7 s instead of 3.7 s, 2,000 a statement).
+        update = (
+            f"UPDATE {quote(name)} SET _search = json_extract(j.value, '$[0]') "
+            f"FROM json_each(%s) AS j WHERE {quote(name)}._id = json_extract(j.value, '$[1]')"
+        )
+
+    def analysed(rows: list[tuple[Any, ...]]) -> list[tuple[str, int]]:
+        changes = []
+        for row in rows:
+            tokens = [t for text in row[1:] if text for t in _tokens(text)]
+            changes.append((_tsvector(tokens) if postgres else " ".join(tokens), row[0]))
+        return changes
+
     last = 0
-    while True:
-        with transaction.atomic(using=ALIAS), connection().cursor() as cursor:
-            cursor.execute(select, [last, batch])
-            found = cursor.fetchall()
-            if not found:
-                return
-            changes = []
-            for row in found:
-                tokens = [t for text in row[1:] if text for t in _tokens(text)]
-                changes.append((_tsvector(tokens) if postgres else " ".join(tokens), row[0]))
-            cursor.executemany(update, changes)
-            last = found[-1][0]
-        yield last
+    # A helper thread analyses the next part of a batch while this one writes the
+    # previous part: the analysis holds the GIL, the database driver releases it.
+    with ThreadPoolExecutor(max_workers=1) as helper:
+        while True:
+            with transaction.atomic(using=ALIAS), connection().cursor() as cursor:
+                cursor.execute(select, [last, batch])
+                found = cursor.fetchall()
+                if not found:
+                    return
+                parts = [found[i : i + _FILL_PART] for i in range(0, len(found), _FILL_PART)]
+                pending = helper.submit(analysed, parts[0])
+                for following in [*parts[1:], None]:
+                    changes = pending.result()
+                    if following is not None:
+                        pending = helper.submit(analysed, following)
+                    if postgres:
+                        cursor.executemany(update, changes)
+                    else:
+                        cursor.execute(update, [json.dumps(changes, ensure_ascii=False)])
+                last = found[-1][0]
+            yield last
+
+
+_FILL_PART = 250  # small: a batch's first part is analysed before any write overlaps
 
 
 @lru_cache(maxsize=65536)
@@ -348,16 +392,20 @@ def _insert_batches(name: str, names: list[str], rows: Iterator[list[Any]]) -> i
     )
     count = 0
     raw = connection().connection  # the sqlite3 connection, skipping Django's %s rewriting
-    batch: list[list[Any]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= BATCH:
+    language = translation.get_language()  # for the error messages of bad cells
+
+    def next_batch() -> list[list[Any]]:
+        with translation.override(language):
+            return list(itertools.islice(rows, BATCH))
+
+    # A helper thread reads and prepares the next batch (Python, holding the GIL) while
+    # this one inserts the previous batch (sqlite3 releases the GIL).
+    with ThreadPoolExecutor(max_workers=1) as helper:
+        pending = helper.submit(next_batch)
+        while batch := pending.result():
+            pending = helper.submit(next_batch)
             raw.executemany(sql, batch)
             count += len(batch)
-            batch = []
-    if batch:
-        raw.executemany(sql, batch)
-        count += len(batch)
     return count
 
 

@@ -2,18 +2,18 @@
 
 Built on SudachiPy with sudachidict_core. Every piece of text goes through
 `normalize` (NFKC, old kanji to new, lower case), then Sudachi. A field's
-index tokens are the normalized forms of split mode C (whole words) and of
-split mode A (their parts, so `保育` finds `保育園`), with katakana folded to
-hiragana, plus "reading tokens" that let a query typed in kana alone
-(`ひなんじょ`) meet the kanji it stands for.
+index tokens are the normalized forms of split mode A (the smallest words, so
+`保育` finds `保育園`), with katakana folded to hiragana, plus "reading tokens"
+that let a query typed in kana alone (`ひなんじょ`) meet the kanji it stands for.
 """
 
 import threading
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
-from sudachipy import Dictionary, SplitMode
+from sudachipy import Dictionary, Morpheme, SplitMode
 
 # Parts of speech that carry no meaning for search.
 _SKIPPED_POS = {"助詞", "助動詞", "補助記号", "空白", "記号"}
@@ -93,13 +93,19 @@ _DEVOICE = str.maketrans(
 )
 
 _local = threading.local()
+_loading = threading.Lock()
+_dictionaries: list[Dictionary] = []
 
 
 def _tokenizer():  # type: ignore[no-untyped-def]
-    # A Sudachi tokenizer is not safe to share between threads; one each.
+    # A Sudachi tokenizer is not safe to share between threads: one each, all from
+    # one dictionary, so its 200 MB file is mapped once however many threads analyse.
     tokenizer = getattr(_local, "tokenizer", None)
     if tokenizer is None:
-        tokenizer = Dictionary(dict="core").tokenizer()
+        with _loading:
+            if not _dictionaries:
+                _dictionaries.append(Dictionary(dict="core"))
+        tokenizer = _dictionaries[0].tokenizer()
         _local.tokenizer = tokenizer
     return tokenizer
 
@@ -114,8 +120,11 @@ def morphemes(text: str, mode: SplitMode = SplitMode.C) -> list[tuple[str, tuple
     return [(m.surface(), m.part_of_speech()) for m in _tokenizer().tokenize(normalize(text), mode)]
 
 
+_HIRAGANA = str.maketrans({chr(c): chr(c - 0x60) for c in range(ord("ァ"), ord("ヶ") + 1)})
+
+
 def to_hiragana(text: str) -> str:
-    return "".join(chr(ord(ch) - 0x60) if "ァ" <= ch <= "ヶ" else ch for ch in text)
+    return text.translate(_HIRAGANA)
 
 
 def is_kana(text: str) -> bool:
@@ -125,7 +134,11 @@ def is_kana(text: str) -> bool:
 
 
 def reading_token(kana: str) -> str:
-    return READING_MARK + to_hiragana(kana).translate(_DEVOICE)
+    return READING_MARK + _devoiced(kana)
+
+
+def _devoiced(kana: str) -> str:
+    return to_hiragana(kana).translate(_DEVOICE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +155,7 @@ class Word:
 _UNSAFE = str.maketrans("", "", "'\"\\ \t\n" + READING_MARK)
 
 
+@lru_cache(maxsize=65536)
 def _form(surface: str, normalized: str) -> str:
     # Sudachi turns Latin words into katakana (nursery -> ナーサリー); keep
     # them as typed so English matches English.
@@ -149,24 +163,27 @@ def _form(surface: str, normalized: str) -> str:
     return form.translate(_UNSAFE)
 
 
+def _word(morpheme: Morpheme) -> Word | None:
+    """The content word a morpheme is, or None for particles, punctuation and spaces."""
+    pos = morpheme.part_of_speech()[0]
+    if pos in _SKIPPED_POS:
+        return None
+    surface = morpheme.surface()
+    form = _form(surface, morpheme.normalized_form())
+    if not form.strip():
+        return None
+    # Latin words have no useful reading.
+    reading = "" if surface.isascii() else morpheme.reading_form()
+    return Word(form=form, reading=reading, pos=pos)
+
+
 def words(text: str, mode: SplitMode = SplitMode.C) -> list[Word]:
     """Content words of `text` (particles, punctuation and spaces dropped)."""
     text = normalize(text)
     if not text.strip():
         return []
-    result = []
-    for morpheme in _tokenizer().tokenize(text, mode):
-        pos = morpheme.part_of_speech()[0]
-        if pos in _SKIPPED_POS:
-            continue
-        surface = morpheme.surface()
-        form = _form(surface, morpheme.normalized_form())
-        if not form.strip():
-            continue
-        # Latin words have no useful reading.
-        reading = "" if surface.isascii() else morpheme.reading_form()
-        result.append(Word(form=form, reading=reading, pos=pos))
-    return result
+    found = (_word(morpheme) for morpheme in _tokenizer().tokenize(text, mode))
+    return [word for word in found if word is not None]
 
 
 def index_tokens(text: str) -> list[str]:
@@ -178,18 +195,48 @@ def index_tokens(text: str) -> list[str]:
     words (mode C), and from adjacent noun pairs for compounds Sudachi
     splits (避難+所 -> ひなんしょ).
     """
-    tokens = [part.form for part in words(text, SplitMode.A)]
-    whole = words(text, SplitMode.C)
-    tokens.extend(reading_token(word.reading) for word in whole if word.reading)
-    for previous, current in zip(whole, whole[1:], strict=False):
-        if (
-            previous.reading
-            and current.reading
-            and previous.pos == "名詞"
-            and current.pos in {"名詞", "接尾辞"}
-        ):
-            tokens.append(reading_token(previous.reading + current.reading))
+    text = normalize(text)
+    if not text.strip():
+        return []
+    tokens: list[str] = []
+    whole: list[tuple[str, str]] = []  # content words: (part of speech, _devoiced reading)
+    # One analysis: mode A is each mode-C word split further (Sudachi's own
+    # tokenize in mode A splits the same best path the same way).
+    for morpheme in _tokenizer().tokenize(text, SplitMode.C):
+        parts, word = _analysed(morpheme)
+        tokens.extend(parts)
+        if word is not None:
+            whole.append(word)
+    tokens.extend(READING_MARK + kana for _pos, kana in whole if kana)
+    for (pos, kana), (next_pos, next_kana) in zip(whole, whole[1:], strict=False):
+        if kana and next_kana and pos == "名詞" and next_pos in {"名詞", "接尾辞"}:
+            # reading_token(reading + next reading): _devoiced maps letter by letter.
+            tokens.append(READING_MARK + kana + next_kana)
     return tokens
+
+
+_ANALYSED_LIMIT = 65536
+_analysed_words: dict[tuple[str, int], tuple[tuple[str, ...], tuple[str, str] | None]] = {}
+
+
+def _analysed(morpheme: Morpheme) -> tuple[tuple[str, ...], tuple[str, str] | None]:
+    """A mode-C morpheme's mode-A forms, and its part of speech and _devoiced reading
+    (None when it is no content word).
+
+    All follow from its surface and dictionary entry, and a table repeats its
+    words (区, 保育園, 丁目) far more than its texts, so they are kept per word.
+    """
+    key = (morpheme.surface(), morpheme.word_id())
+    found = _analysed_words.get(key)
+    if found is None:
+        # Not add_single=True: SudachiPy 0.7.0 panics reading such a list's surfaces.
+        split = morpheme.split(SplitMode.A) or (morpheme,)
+        forms = tuple(word.form for word in map(_word, split) if word is not None)
+        word = _word(morpheme)
+        found = (forms, None if word is None else (word.pos, _devoiced(word.reading)))
+        if len(_analysed_words) < _ANALYSED_LIMIT:
+            _analysed_words[key] = found
+    return found
 
 
 def query_words(text: str) -> Iterator[str]:

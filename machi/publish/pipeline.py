@@ -468,7 +468,8 @@ def _write(
     expected: int,
     progress: Progress,
 ) -> int:
-    converters = [plan.convert for plan in plans]
+    # A column the file lacks (a standard's, with no source) stays empty without its plan.
+    steps = [(plan.convert, pick) for plan, pick in zip(plans, target.picks, strict=True)]
     checks = _checks(target)
     has_coordinates = any(plan.role in ("lat", "lon") for plan in plans)
     codes = _code_columns(target, plans)
@@ -481,8 +482,7 @@ def _write(
             if len(cells) > width:
                 cells = cells[:width]
             values = [
-                convert(cell, row)
-                for convert, cell in zip(converters, target.arrange(cells), strict=True)
+                None if pick is None else convert(cells[pick], row) for convert, pick in steps
             ]
             for i, change in codes:
                 value = values[i]
@@ -501,7 +501,7 @@ def _write(
                 for problem in normalize.check_coordinates(plans, values, row):
                     collector.add(problem)
             scanner.feed(row, values)
-            writer.writerow([_csv_text(v) for v in values])
+            writer.writerow([v if v.__class__ in _CSV_AS_IS else _csv_text(v) for v in values])
             count += 1
             if not count % 2000 and time.monotonic() - shown > 0.5:
                 shown = time.monotonic()
@@ -562,6 +562,10 @@ def _cell_problem(column: str, row: int, value: object, code: str, message: str)
         message=_("Row %(row)d, column “%(column)s”: %(message)s")
         % {"row": row, "column": column, "message": message},
     )
+
+
+# Cells the csv module writes as _csv_text would: None as "", numbers as str() gives them.
+_CSV_AS_IS = {str, int, float, type(None)}
 
 
 def _csv_text(value: object) -> str:

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connections
 from django.test import Client
+from django.utils import translation
 
 from machi.accounts.models import Department
 from machi.audit.models import AuditEvent
@@ -86,6 +87,18 @@ def test_a_bad_cell_names_file_line_and_column_and_writes_nothing(
     assert names_in_datastore() == before
     nurseries.refresh_from_db()
     assert nurseries.row_count == 6  # the previous table still serves
+
+
+@pytest.mark.parametrize(("language", "words"), [("en", "is not a"), ("ja", "行目")])
+def test_a_bad_cell_is_reported_in_the_language_of_the_load(
+    site_admin: User, nurseries: Table, language: str, words: str
+) -> None:
+    # Rows are read on a helper thread (engine._insert_batches); the message must not
+    # fall back to the site's language there.
+    rows = [ROW, ROW[:1] + ["十二"] + ROW[2:]]
+    with translation.override(language), pytest.raises(LoadError) as caught:
+        services.load_table(actor=site_admin, version=nurseries.version, schema=SCHEMA, rows=rows)
+    assert words in str(caught.value)
 
 
 def test_short_rows_and_bad_schemas_are_refused(site_admin: User, nurseries: Table) -> None:

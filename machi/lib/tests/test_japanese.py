@@ -1,6 +1,8 @@
 """The analyzer that indexing and queries share."""
 
-from machi.lib.japanese import index_tokens, normalize, query_words, word_parts
+from sudachipy import SplitMode
+
+from machi.lib.japanese import index_tokens, normalize, query_words, word_parts, words
 
 
 def test_width_case_and_old_kanji_are_folded() -> None:
@@ -38,3 +40,22 @@ def test_tokens_never_carry_query_syntax() -> None:
     for token in index_tokens('it\'s "quoted" \\ ~tilde'):
         assert not set(token) & {"'", '"', "\\", " "}
         assert not token.startswith("~") or token[1:].isalpha()
+
+
+def test_indexed_words_are_the_mode_a_words_of_the_text() -> None:
+    # index_tokens splits each mode-C word itself, in one analysis; the result must stay
+    # what Sudachi's own mode A gives (a dictionary or SudachiPy upgrade could change that).
+    texts = [
+        "認可保育園一覧",
+        "東京都文京区本郷４丁目１６番１４号",
+        "文京区立小石川保育園（０歳児）",
+        "(03)3812-8123",
+        "ハザードマップと避難所",
+        "Nursery School 本駒込",
+        "高齢者あんしん相談センター富坂分室",
+        "令和5年4月1日から一時預かり事業を開始",
+    ]
+    for text in texts:
+        forms = [word.form for word in words(text, SplitMode.A)]
+        assert index_tokens(text)[: len(forms)] == forms
+        assert index_tokens(text) == index_tokens(text)  # the same, from the per-word cache

@@ -29,7 +29,10 @@ def to_half_width(text: str) -> str:
     """The width rule (see the package docstring)."""
     if text.isascii() or not _WIDE.search(text):
         return text
-    text = _SYMBOL_RUN.sub(_symbol_run, text.translate(_ALNUM))
+    text = text.translate(_ALNUM)
+    if not _WIDE.search(text):
+        return text  # only letters and digits were wide (１２３, ４丁目): no rule below applies
+    text = _SYMBOL_RUN.sub(_symbol_run, text)
     text = _BRACKETS.sub(lambda m: m.group().translate(_HALF_SYMBOLS), text)
     return _HALF_KANA.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
 
