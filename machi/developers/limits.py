@@ -3,7 +3,7 @@
 A client (an API key, else an address) may make `limit` requests per minute.
 The count lives where every process sees it: in Redis or memcached through
 Django's cache (`add` + `incr`, both atomic there), otherwise in the database
-(`RateCounter`, one atomic upsert per request). Django's database cache is not
+(`RateCounter`, one atomic write per request). Django's database cache is not
 used for counting because its `incr` is a read and a write: two processes
 reading the same count both let a request through.
 """
