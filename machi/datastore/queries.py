@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -536,7 +537,7 @@ def _grouped_page(
     clusters); otherwise the page's row ids are found, sorted and skipped among the
     index's entries, and only those rows are read.
     """
-    counted = _count(selection(table, query, using=group.name))
+    counted = _count(table, selection(table, query, using=group.name))
     rows_to_find = query.limit + 1 + (query.offset if query.after is None else 0)
     if counted == 0:
         return [], 0
@@ -704,7 +705,7 @@ def _total(table: Table, query: RowQuery, plan: Plan | None) -> tuple[int, bool]
         affordable = plan.driver_rows <= settings.DATASTORE_COUNT_TIME_LIMIT_MS * COUNT_ROWS_PER_MS
         if not affordable:
             return plan.matches, False
-    counted = _count(selection(table, query, plan.driver if plan is not None else True))
+    counted = _count(table, selection(table, query, plan.driver if plan is not None else True))
     if counted is not None:
         return counted, True
     if plan is not None:
@@ -712,20 +713,35 @@ def _total(table: Table, query: RowQuery, plan: Plan | None) -> tuple[int, bool]
     return _estimated_total(table, query), False
 
 
-def _count(chosen: Selection) -> int | None:
+# Exact counts per table and query. A table's rows never change once it is loaded (a
+# write makes a new version, with a new table), so a reader paging through a query with
+# `next` has its total counted once, not on every page.
+_COUNTS: dict[tuple[Any, ...], int] = {}
+_COUNTS_KEPT = 4096
+_counts_lock = threading.Lock()
+
+
+def _count(table: Table, chosen: Selection) -> int | None:
     """The selection's rows counted, or None when that takes over the count limit."""
     if settings.DATASTORE_COUNT_TIME_LIMIT_MS <= 0:
         return None
+    sql = chosen.text_only or chosen.sql("count(*)")
+    key = (table.name, table.loaded, sql, *chosen.params)
+    with _counts_lock:
+        if key in _COUNTS:
+            return _COUNTS[key]
     try:
         with engine.time_limit(settings.DATASTORE_COUNT_TIME_LIMIT_MS):
             with engine.connection().cursor() as cursor:
-                if chosen.text_only:  # the full-text index counts alone
-                    cursor.execute(chosen.text_only, chosen.params)
-                else:
-                    cursor.execute(chosen.sql("count(*)"), chosen.params)
-                return cursor.fetchone()[0]
+                cursor.execute(sql, chosen.params)
+                counted = cursor.fetchone()[0]
     except QueryTimeout:
         return None
+    with _counts_lock:
+        if len(_COUNTS) >= _COUNTS_KEPT:
+            del _COUNTS[next(iter(_COUNTS))]  # the oldest
+        _COUNTS[key] = counted
+    return counted
 
 
 def _estimated_total(table: Table, query: RowQuery) -> int:

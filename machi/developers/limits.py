@@ -12,8 +12,10 @@ import ipaddress
 import math
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
@@ -21,7 +23,7 @@ from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.memcached import BaseMemcachedCache
 from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
+from django.db import OperationalError, connection
 from django.http import HttpRequest
 
 from machi.developers.models import RateCounter
@@ -126,27 +128,54 @@ def _hit_sqlite(client: str, start: int, limit: int) -> tuple[int, int]:
         f"UPDATE {table} SET hits = hits + 1 WHERE client = %s AND window_start >= %s AND hits < %s"
     )
     with connection.cursor() as cursor:
-        cursor.execute(within, [client, start, limit])
-        admitted = cursor.rowcount == 1
+        write = _writer(cursor)
+        admitted = write(within, [client, start, limit]) == 1
         if not admitted:  # a new client, or the first request of a new window
-            cursor.execute(
+            started = write(
                 f"INSERT INTO {table} (client, window_start, hits) VALUES (%s, %s, 1) "
                 "ON CONFLICT (client) DO UPDATE SET hits = 1, "
                 f"window_start = excluded.window_start "
                 f"WHERE excluded.window_start > {table}.window_start",
                 [client, start],
             )
-            admitted = cursor.rowcount == 1
+            admitted = started == 1
         if not admitted:  # another process may have just started the window
-            cursor.execute(within, [client, start, limit])
-            admitted = cursor.rowcount == 1
+            admitted = write(within, [client, start, limit]) == 1
         if not admitted:  # the window is full; a refused request counts too
-            cursor.execute(f"UPDATE {table} SET hits = hits + 1 WHERE client = %s", [client])
+            write(f"UPDATE {table} SET hits = hits + 1 WHERE client = %s", [client])
         cursor.execute(f"SELECT hits, window_start FROM {table} WHERE client = %s", [client])
         hits, window_start = cursor.fetchone()
     # Others' requests since may show in the count read; this one's fate stands.
     hits = min(hits, limit) if admitted else max(hits, limit + 1)
     return int(hits), int(window_start)
+
+
+_LOCK_WAIT_SECONDS = 5.0  # as the connection's busy_timeout
+
+
+def _writer(cursor: Any) -> Callable[[str, list[Any]], int]:
+    """Run a write, waiting for SQLite's lock in steps of a tenth of a millisecond.
+
+    The lock is held for some microseconds per write; SQLite's own busy handler
+    would sleep at least a whole millisecond, with the processor idle.
+    """
+
+    def write(sql: str, params: list[Any]) -> int:
+        deadline = time.monotonic() + _LOCK_WAIT_SECONDS
+        cursor.execute("PRAGMA busy_timeout = 0")
+        try:
+            while True:
+                try:
+                    cursor.execute(sql, params)
+                    return cursor.rowcount
+                except OperationalError as error:
+                    if "locked" not in str(error) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.0001)
+        finally:
+            cursor.execute(f"PRAGMA busy_timeout = {int(_LOCK_WAIT_SECONDS * 1000)}")
+
+    return write
 
 
 # Clients ---------------------------------------------------------------------

@@ -339,6 +339,22 @@ def test_group_indexes_give_the_same_pages_and_exact_totals(
     assert estimated["total"] == pytest.approx(len(expected), rel=0.1, abs=10)
 
 
+def test_a_query_is_counted_once_however_many_pages_are_read(
+    resident: Client, grouped: Any
+) -> None:
+    from django.test.utils import CaptureQueriesContext
+
+    from machi.datastore import engine
+
+    table, records = grouped
+    first = rows(resident, table, 区分="公園", sort="-値", limit=10)
+    with CaptureQueriesContext(engine.connection()) as captured:
+        second = rows(resident, table, 区分="公園", sort="-値", limit=10, next=first["next"])
+    assert (second["total"], second["total_exact"]) == (first["total"], True)
+    assert first["total"] == sum(r["区分"] == "公園" for r in records)
+    assert [q["sql"] for q in captured.captured_queries if "count(" in q["sql"]] == []
+
+
 def _matches(record: dict[str, Any], filters: dict[str, str]) -> bool:
     for key, raw in filters.items():
         name, _sep, op = key.partition("__")
