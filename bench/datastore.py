@@ -1263,6 +1263,9 @@ def report(
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    sys.path.insert(0, str(ROOT))
+    from machi import cli  # the server setup machi serve uses
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=DEFAULT_ROWS, help="(default: %(default)s)")
     parser.add_argument(
@@ -1284,8 +1287,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--no-depth", action="store_true", help="skip the depth series")
     parser.add_argument("--no-export", action="store_true", help="skip the export measurement")
-    parser.add_argument("--machi-workers", type=int, default=2)
-    parser.add_argument("--machi-threads", type=int, default=4)
+    parser.add_argument(
+        "--machi-workers", type=int, default=cli.workers(), help="default: as machi serve"
+    )
+    parser.add_argument(
+        "--machi-threads", type=int, default=cli.threads(), help="default: as machi serve"
+    )
     parser.add_argument(
         "--datasette-threads", type=int, default=3, help="num_sql_threads (Datasette's default)"
     )

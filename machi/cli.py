@@ -15,6 +15,21 @@ import subprocess
 import sys
 
 
+def workers() -> int:
+    """gunicorn worker processes: MACHI_WORKERS, else two per processor (at most 8).
+
+    A request is mostly Python, which one process runs on one processor at a time;
+    two per processor keep every processor busy while others wait on the database.
+    """
+    return int(os.environ.get("MACHI_WORKERS") or min(8, 2 * (os.cpu_count() or 1)))
+
+
+def threads() -> int:
+    """Threads per worker: MACHI_THREADS, else 2 (gunicorn's gthread worker, which keeps
+    connections alive; SQLite and PostgreSQL work while another thread runs Python)."""
+    return int(os.environ.get("MACHI_THREADS") or 2)
+
+
 def serve() -> None:
     from django.core.management import call_command
 
@@ -40,7 +55,9 @@ def serve() -> None:
             "--bind",
             f"{host}:{port}",
             "--workers",
-            os.environ.get("MACHI_WORKERS", "2"),
+            str(workers()),
+            "--threads",
+            str(threads()),
             "--access-logfile",
             "-",
         ],
