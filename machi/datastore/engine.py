@@ -423,13 +423,13 @@ def _copy(name: str, names: list[str], rows: Iterator[list[Any]]) -> int:
 def finish_table(name: str, columns: Sequence[Column]) -> None:
     """Indexes and the full-text index, built once the rows are in."""
     indexed = [c for c in columns if c.type not in {"object", "array", "any"}]
+    single = {f"{name}#{n}": c for n, c in enumerate(indexed[:MAX_INDEXED_COLUMNS])}
     with connection().cursor() as cursor:
-        for n, column in enumerate(indexed[:MAX_INDEXED_COLUMNS]):
+        for index, column in single.items():
             # NULL sorts first ascending on both engines (SQLite's own order).
             order = " NULLS FIRST" if vendor() == "postgresql" else ""
             cursor.execute(
-                f"CREATE INDEX {quote(f'{name}#{n}')} ON {qualified(name)} "
-                f"({quote(column.column)}{order})"
+                f"CREATE INDEX {quote(index)} ON {qualified(name)} ({quote(column.column)}{order})"
             )
         if vendor() == "postgresql":
             cursor.execute(
@@ -443,7 +443,8 @@ def finish_table(name: str, columns: Sequence[Column]) -> None:
             "content_rowid='_id', tokenize=\"unicode61 remove_diacritics 0 tokenchars '~'\")"
         )
         cursor.execute(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
-        # Rows written later (CKAN's datastore_upsert) keep the index in step.
+        # fill_search's updates (a large table's tokens, written after it is served)
+        # keep the index in step.
         cursor.execute(
             f"CREATE TRIGGER {quote(name + '#ai')} AFTER INSERT ON {quote(name)} BEGIN "
             f"INSERT INTO {fts}(rowid, _search) VALUES (new._id, new._search); END"
@@ -458,7 +459,7 @@ def finish_table(name: str, columns: Sequence[Column]) -> None:
             f"INSERT INTO {fts}(rowid, _search) VALUES (new._id, new._search); END"
         )
         cursor.execute(f"ANALYZE {quote(name)}")
-        _build_group_indexes(cursor, name, columns)
+        _build_group_indexes(cursor, name, single)
 
 
 # Group indexes (SQLite): on a large table, an index led by each column of few distinct
@@ -481,14 +482,15 @@ class GroupIndex:
     columns: tuple[str, ...]  # SQL columns, the leader first
 
 
-def _build_group_indexes(cursor: Any, name: str, columns: Sequence[Column]) -> None:
-    """Group indexes for the columns with few distinct values, from ANALYZE's counts."""
+def _build_group_indexes(cursor: Any, name: str, single: dict[str, Column]) -> None:
+    """Group indexes for the columns with few distinct values, from ANALYZE's counts of
+    the table's single-column indexes (`single`: index name → column)."""
     cursor.execute("SELECT idx, stat FROM sqlite_stat1 WHERE tbl = %s", [name])
     per_value = {idx: stat.split() for idx, stat in cursor.fetchall() if idx}
-    indexed = [c for c in columns if c.type not in {"object", "array", "any"}]
+    indexed = list(single.values())
     distinct = {}
-    for n, column in enumerate(indexed[:MAX_INDEXED_COLUMNS]):
-        stat = per_value.get(f"{name}#{n}")
+    for index, column in single.items():
+        stat = per_value.get(index)
         if stat and len(stat) >= 2 and int(stat[0]) >= GROUP_INDEX_MIN_ROWS:
             # stat: rows in the index, then rows per distinct value (rounded up)
             distinct[column.column] = int(stat[0]) // max(int(stat[1]), 1)

@@ -537,18 +537,19 @@ def _grouped_page(
     clusters); otherwise the page's row ids are found, sorted and skipped among the
     index's entries, and only those rows are read.
     """
-    counted = _count(table, selection(table, query, using=group.name))
-    rows_to_find = query.limit + 1 + (query.offset if query.after is None else 0)
+    chosen = selection(table, query, using=group.name)
+    counted = _count(table, chosen)
     if counted == 0:
         return [], 0
-    walked = rows_to_find * table.row_count / counted if counted else None
-    if walked is not None and walked <= min(WALK_ROWS, counted / ROW_READ_COST_IN_ENTRIES):
+    rows_to_find = query.limit + 1 + (query.offset if query.after is None else 0)
+    if counted is not None and rows_to_find * table.row_count / counted <= min(
+        WALK_ROWS, counted / ROW_READ_COST_IN_ENTRIES
+    ):
         try:
             with engine.time_limit(settings.DATASTORE_TIME_LIMIT_MS, INDEX_ORDER_BUDGET):
                 return _fetch(table, query, keys, index=False)[0], counted
         except engine.OverBudget:
             pass
-    chosen = selection(table, query, using=group.name)
     extra, params = "", list(chosen.params)
     offset = query.offset if query.after is None else 0
     if query.after is not None:

@@ -12,7 +12,8 @@ import ipaddress
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -127,8 +128,7 @@ def _hit_sqlite(client: str, start: int, limit: int) -> tuple[int, int]:
     within = (
         f"UPDATE {table} SET hits = hits + 1 WHERE client = %s AND window_start >= %s AND hits < %s"
     )
-    with connection.cursor() as cursor:
-        write = _writer(cursor)
+    with connection.cursor() as cursor, _short_lock_waits(cursor) as write:
         admitted = write(within, [client, start, limit]) == 1
         if not admitted:  # a new client, or the first request of a new window
             started = write(
@@ -150,32 +150,33 @@ def _hit_sqlite(client: str, start: int, limit: int) -> tuple[int, int]:
     return int(hits), int(window_start)
 
 
-_LOCK_WAIT_SECONDS = 5.0  # as the connection's busy_timeout
+@contextmanager
+def _short_lock_waits(cursor: Any) -> Iterator[Callable[[str, list[Any]], int]]:
+    """A function running a write that waits for SQLite's lock in steps of 0.1 ms, as long
+    as the connection's busy_timeout allows.
 
-
-def _writer(cursor: Any) -> Callable[[str, list[Any]], int]:
-    """Run a write, waiting for SQLite's lock in steps of a tenth of a millisecond.
-
-    The lock is held for some microseconds per write; SQLite's own busy handler
-    would sleep at least a whole millisecond, with the processor idle.
+    The lock is held for some microseconds per write; SQLite's own busy handler would
+    sleep at least a whole millisecond, with the processor idle.
     """
+    cursor.execute("PRAGMA busy_timeout")
+    (patience_ms,) = cursor.fetchone()
 
     def write(sql: str, params: list[Any]) -> int:
-        deadline = time.monotonic() + _LOCK_WAIT_SECONDS
-        cursor.execute("PRAGMA busy_timeout = 0")
-        try:
-            while True:
-                try:
-                    cursor.execute(sql, params)
-                    return cursor.rowcount
-                except OperationalError as error:
-                    if "locked" not in str(error) or time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.0001)
-        finally:
-            cursor.execute(f"PRAGMA busy_timeout = {int(_LOCK_WAIT_SECONDS * 1000)}")
+        deadline = time.monotonic() + patience_ms / 1000
+        while True:
+            try:
+                cursor.execute(sql, params)
+                return cursor.rowcount
+            except OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.0001)
 
-    return write
+    cursor.execute("PRAGMA busy_timeout = 0")
+    try:
+        yield write
+    finally:
+        cursor.execute(f"PRAGMA busy_timeout = {int(patience_ms)}")
 
 
 # Clients ---------------------------------------------------------------------
