@@ -23,9 +23,12 @@ What it does:
    `machi db_worker --batch` runs that task, and machi's total is both runs, until the table
    is served and searchable (the ingest alone is shown too). Both runs import a copy of
    machi/ taken at the start, so edits made meanwhile do not mix code versions. Wall time;
-   each child's peak RSS (wait4's ru_maxrss), and its private (RssAnon) and mapped-file
-   (RssFile: Sudachi's dictionary, SQLite's memory map) memory sampled from /proc. Again on
-   the first --prefix-rows rows, for memory against row count.
+   CPU time (its worker processes included); memory of each child with the workers it
+   forks (a large file converts in one per processor), sampled from /proc as proportional
+   sizes, so pages a worker shares with its parent count once: private (Pss_Anon) and
+   mapped-file (Pss_File: Sudachi's dictionary, SQLite's memory map) memory, and the peak
+   (the larger of that sum's Pss and the largest process's ru_maxrss). Again on the first
+   --prefix-rows rows, for memory against row count.
 3. sqlite-utils (in its own virtualenv, var/bench-venv; never a project dependency):
    `sqlite-utils insert db rows FILE.csv --csv --no-detect-types` on the UTF-8 file: every
    cell as TEXT, no normalisation (what `--csv` did before sqlite-utils 4 detected types by
@@ -565,15 +568,30 @@ def wait_quiet(timeout: float) -> None:
             told = True
 
 
-def proc_status(pid: int) -> dict[str, int]:
-    """VmRSS, RssAnon, RssFile ... of a process, in kB."""
-    values = {}
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            key, _sep, rest = line.partition(":")
-            if key.startswith(("Vm", "Rss")):
-                values[key] = int(rest.split()[0])
-    return values
+def process_tree(pid: int) -> list[int]:
+    """A process and its descendants (machi converts a large file in worker processes)."""
+    pids = [pid]
+    for parent in pids:
+        for children in Path(f"/proc/{parent}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                pids += [int(child) for child in children.read_text().split()]
+    return pids
+
+
+def tree_memory(pid: int) -> dict[str, int]:
+    """Pss, Pss_Anon, Pss_File summed over a process and its descendants, in kB.
+
+    Proportional sizes: pages a forked worker shares with its parent count once in all,
+    not once per process; for a lone process Pss_Anon is its RssAnon.
+    """
+    total = {"Pss": 0, "Pss_Anon": 0, "Pss_File": 0}
+    for member in process_tree(pid):
+        with contextlib.suppress(OSError), open(f"/proc/{member}/smaps_rollup") as rollup:
+            for line in rollup:
+                key, _sep, rest = line.partition(":")
+                if key in total:
+                    total[key] += int(rest.split()[0])
+    return total
 
 
 @dataclass
@@ -583,9 +601,9 @@ class Measured:
     label: str
     rows: int
     seconds: float
-    peak_kb: int = 0  # ru_maxrss of the process (0: measured in this process)
-    anon_kb: int = 0  # its largest private (anonymous) memory, sampled every 50 ms
-    file_kb: int = 0  # its largest resident pages of mapped files (RssFile), sampled
+    peak_kb: int = 0  # largest of ru_maxrss and the sampled Pss of the process tree (0: here)
+    anon_kb: int = 0  # largest private (anonymous) memory of the tree (Pss_Anon), sampled
+    file_kb: int = 0  # largest resident pages of mapped files of the tree (Pss_File), sampled
     cpu_seconds: float = 0.0
     other_cores: float = 0.0  # CPU used meanwhile by everything else on the machine
     status: int = 0
@@ -623,7 +641,7 @@ def run_measured(
         cwd=ROOT,
     )
     lines: list[tuple[float, str]] = []
-    anon = [0, 0]  # RssAnon, RssFile
+    anon = [0, 0, 0]  # Pss_Anon, Pss_File, Pss of the process and its workers
     done = threading.Event()
 
     def read() -> None:
@@ -634,9 +652,10 @@ def run_measured(
     def sample() -> None:
         while not done.is_set():
             with contextlib.suppress(OSError, KeyError, ValueError):
-                status = proc_status(process.pid)
-                anon[0] = max(anon[0], status["RssAnon"])
-                anon[1] = max(anon[1], status["RssFile"])
+                memory = tree_memory(process.pid)
+                anon[0] = max(anon[0], memory["Pss_Anon"])
+                anon[1] = max(anon[1], memory["Pss_File"])
+                anon[2] = max(anon[2], memory["Pss"])
             done.wait(0.05)
 
     threads = [threading.Thread(target=read, daemon=True)]
@@ -655,7 +674,7 @@ def run_measured(
         label=label,
         rows=rows,
         seconds=seconds,
-        peak_kb=usage.ru_maxrss,
+        peak_kb=max(usage.ru_maxrss, anon[2]),  # ru_maxrss: the largest single process
         anon_kb=anon[0],
         file_kb=anon[1],
         cpu_seconds=cpu,
@@ -983,10 +1002,12 @@ def report(
             publish = m.seconds - full.converted
             print(f"{pad('    start-up + convert', 38)} {full.converted:>8.1f}")
             print(f"{pad('    publish (copy, load, indexes)', 38)} {publish:>8.1f}")
-    print("  peak RSS: the process's ru_maxrss; private: its largest anonymous memory (RssAnon)")
-    print("  and mapped: its largest resident pages of mapped files (RssFile: Sudachi's 202 MB")
-    print("  dictionary, and SQLite's memory map of the datastore file), both sampled every")
-    print("  50 ms; cpu s: its CPU time; others: cores other processes used meanwhile")
+    print("  with the worker processes machi forks, in proportional sizes (shared pages once):")
+    print("  private: the largest anonymous memory (Pss_Anon); mapped: the largest resident")
+    print("  pages of mapped files (Pss_File: Sudachi's 202 MB dictionary, SQLite's memory map")
+    print("  of the datastore file), both sampled every 50 ms; peak RSS: the larger of their")
+    print("  sampled sum (Pss) and the largest process's ru_maxrss; cpu s: CPU time, workers")
+    print("  included; others: cores other processes used meanwhile")
     size = f"{full.datastore_mb:,.0f} MB"
     print(f"  machi's datastore file after the {short(files.rows)} load: {size}")
     print()

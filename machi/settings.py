@@ -3,6 +3,7 @@
 Zero variables give a working local site on SQLite under ./var/.
 """
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -182,6 +183,9 @@ if MACHI_TASKS not in _TASK_BACKENDS:
 TASKS = {"default": {"BACKEND": _TASK_BACKENDS[MACHI_TASKS]}}
 # The largest file the publish pipeline reads (uploads are also capped by MACHI_MAX_UPLOAD_MB).
 PUBLISH_MAX_FILE_BYTES = env_int("MACHI_PUBLISH_MAX_MB", 1024) * 1024 * 1024
+# Processes that convert a large file's records side by side (machi/publish/pipeline.py);
+# 1 converts in the task's own process. Default: one per processor, at most 8.
+PUBLISH_PROCESSES = env_int("MACHI_CONVERT_PROCESSES", min(os.cpu_count() or 1, 8))
 # Harvesting other catalogs (machi/catalog/harvest.py): the largest response read from a
 # source, and how long to wait for one.
 HARVEST_MAX_BYTES = env_int("MACHI_HARVEST_MAX_MB", 50) * 1024 * 1024

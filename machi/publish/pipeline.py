@@ -12,15 +12,18 @@ import csv
 import datetime as dt
 import functools
 import io
+import multiprocessing
+import multiprocessing.pool
 import re
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from machi.publish import layout as layouts
@@ -86,6 +89,13 @@ class Collector:
     def extend(self, problems: list[Problem]) -> None:
         for problem in problems:
             self.add(problem)
+
+    def take(self, other: Collector) -> None:
+        """Add what another collector (a later chunk's) counted and kept."""
+        self.kept.extend(other.kept[: STORED_PROBLEMS - len(self.kept)])
+        self.by_code.update(other.by_code)
+        self.errors += other.errors
+        self.warnings += other.warnings
 
 
 def convert(
@@ -468,48 +478,185 @@ def _write(
     expected: int,
     progress: Progress,
 ) -> int:
-    # A column the file lacks (a standard's, with no source) stays empty without its plan.
-    steps = [(plan.convert, pick) for plan, pick in zip(plans, target.picks, strict=True)]
-    checks = _checks(target)
-    has_coordinates = any(plan.role in ("lat", "lon") for plan in plans)
-    codes = _code_columns(target, plans)
-    count = 0
-    shown = time.monotonic()
+    job = _RecordJob(target, plans, scanner, collector, width)
+    processes = settings.PUBLISH_PROCESSES
     with output.open("w", encoding="utf-8", newline="") as stream:
-        writer = csv.writer(stream, lineterminator="\n")
-        writer.writerow(target.names)
+        csv.writer(stream, lineterminator="\n").writerow(target.names)
+        if processes > 1 and expected >= PARALLEL_RECORDS and _can_fork():
+            return _write_in_processes(job, records, stream, processes, expected, progress)
+        job.start(stream)
+        count = 0
+        shown = time.monotonic()
         for row, cells in records:
-            if len(cells) > width:
-                cells = cells[:width]
-            values = [
-                None if pick is None else convert(cells[pick], row) for convert, pick in steps
-            ]
-            for i, change in codes:
-                value = values[i]
-                if value.__class__ is str and len(value) == 5:
-                    fixed = _completed_code(value)
-                    if fixed:
-                        values[i] = fixed
-                        change.count += 1
-                        if len(change.samples) < 5 and (value, fixed) not in change.samples:
-                            change.samples.append((value, fixed))
-            for i, check in checks:
-                found = check(values[i])
-                if found is not None:
-                    collector.add(_cell_problem(target.names[i], row, values[i], *found))
-            if has_coordinates:
-                for problem in normalize.check_coordinates(plans, values, row):
-                    collector.add(problem)
-            scanner.feed(row, values)
-            writer.writerow([v if v.__class__ in _CSV_AS_IS else _csv_text(v) for v in values])
+            job.write(row, cells)
             count += 1
             if not count % 2000 and time.monotonic() - shown > 0.5:
                 shown = time.monotonic()
-                progress(
-                    _("Converting row %(n)s") % {"n": f"{count:,}"},
-                    0.05 + 0.9 * min(count / expected, 1.0),
-                )
+                _converting(progress, count, expected)
     return count
+
+
+def _converting(progress: Progress, count: int, expected: int) -> None:
+    progress(
+        _("Converting row %(n)s") % {"n": f"{count:,}"}, 0.05 + 0.9 * min(count / expected, 1.0)
+    )
+
+
+class _RecordJob:
+    """Everything the pass does to one record: convert its cells, complete government
+    codes, check the standard's rules, scan for personal data, write its CSV line."""
+
+    def __init__(
+        self,
+        target: Target,
+        plans: list[normalize.ColumnPlan],
+        scanner: privacy.PrivacyScanner,
+        collector: Collector,
+        width: int,
+    ) -> None:
+        # A column the file lacks (a standard's, with no source) stays empty without its plan.
+        self.steps = [(plan.convert, pick) for plan, pick in zip(plans, target.picks, strict=True)]
+        self.checks = _checks(target)
+        self.has_coordinates = any(plan.role in ("lat", "lon") for plan in plans)
+        self.codes = _code_columns(target, plans)
+        self.names = target.names
+        self.plans, self.scanner, self.collector, self.width = plans, scanner, collector, width
+
+    def start(self, stream: io.TextIOBase) -> None:
+        self.writerow = csv.writer(stream, lineterminator="\n").writerow
+
+    def write(self, row: int, cells: list[object]) -> None:
+        if len(cells) > self.width:
+            cells = cells[: self.width]
+        values = [
+            None if pick is None else convert(cells[pick], row) for convert, pick in self.steps
+        ]
+        for i, change in self.codes:
+            value = values[i]
+            if value.__class__ is str and len(value) == 5:
+                fixed = _completed_code(value)
+                if fixed:
+                    values[i] = fixed
+                    change.count += 1
+                    if len(change.samples) < 5 and (value, fixed) not in change.samples:
+                        change.samples.append((value, fixed))
+        collector = self.collector
+        for i, check in self.checks:
+            found = check(values[i])
+            if found is not None:
+                collector.add(_cell_problem(self.names[i], row, values[i], *found))
+        if self.has_coordinates:
+            for problem in normalize.check_coordinates(self.plans, values, row):
+                collector.add(problem)
+        self.scanner.feed(row, values)
+        self.writerow([v if v.__class__ in _CSV_AS_IS else _csv_text(v) for v in values])
+
+
+# --- Large files: chunks of records converted in worker processes -----------------------
+#
+# The pass is pure Python and spends its time per cell, so a large file is cut into
+# chunks that forked workers convert side by side (each a copy of this process's plans,
+# caches included). Each chunk comes back as its CSV text and what it counted; taking
+# them in file order gives the same file, counts, samples and first problems as the
+# pass in one process. Only a bounded number of chunks is in flight.
+
+PARALLEL_RECORDS = 50_000  # smaller files convert in a few seconds in one process
+CHUNK_RECORDS = 2_000
+_JOB: _RecordJob | None = None  # the forked workers' job, set just before they start
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _write_in_processes(
+    job: _RecordJob,
+    records: Iterator[tuple[int, list[object]]],
+    stream: io.TextIOBase,
+    processes: int,
+    expected: int,
+    progress: Progress,
+) -> int:
+    global _JOB
+    _JOB = job
+    count = 0
+    pending: deque[multiprocessing.pool.AsyncResult] = deque()
+    shown = time.monotonic()
+
+    def take_oldest() -> None:
+        text, handed = pending.popleft().get()
+        stream.write(text)
+        _take(job, handed)
+
+    try:
+        # Forked, the workers start with this process's plans; a spawned one would have
+        # to import Django and rebuild them.
+        with multiprocessing.get_context("fork").Pool(processes) as pool:
+            while chunk := list(islice(records, CHUNK_RECORDS)):
+                pending.append(pool.apply_async(_convert_chunk, (count, _packed(chunk))))
+                count += len(chunk)
+                if len(pending) > 2 * processes:
+                    take_oldest()
+                if time.monotonic() - shown > 0.5:
+                    shown = time.monotonic()
+                    _converting(progress, count - len(pending) * CHUNK_RECORDS, expected)
+            while pending:
+                take_oldest()
+    finally:
+        _JOB = None
+    return count
+
+
+_SEPARATOR = "\x1f"  # ASCII's unit separator, which staff files do not hold (checked)
+
+
+def _packed(chunk: list[tuple[int, list[object]]]) -> Any:
+    """The chunk as few objects as possible: pickling 20 strings a record would cost the
+    reading process more than the joins. Records whose cells are not all text (Excel's
+    numbers and dates) or hold the separator go as they are."""
+    try:
+        joined = [_SEPARATOR.join(cells) for _n, cells in chunk]  # type: ignore[arg-type]
+    except TypeError:
+        return chunk
+    separators = sum(len(cells) - 1 for _n, cells in chunk)
+    if sum(text.count(_SEPARATOR) for text in joined) != separators or not all(
+        cells for _n, cells in chunk
+    ):
+        return chunk
+    return [n for n, _cells in chunk], joined
+
+
+def _unpacked(packed: Any) -> Iterator[tuple[int, list[object]]]:
+    if isinstance(packed, list):
+        return iter(packed)
+    rows, joined = packed
+    return zip(rows, (text.split(_SEPARATOR) for text in joined), strict=True)
+
+
+def _convert_chunk(ordinal: int, packed: Any) -> tuple[str, Any]:
+    """(In a worker) the chunk's CSV lines, and what converting it counted."""
+    job = _JOB
+    assert job is not None, "workers are forked with their job"
+    text = io.StringIO()
+    job.start(text)
+    job.collector = Collector()
+    job.scanner.start_at(ordinal)
+    for row, cells in _unpacked(packed):
+        job.write(row, cells)
+    handed = (
+        [plan.hand_over() for plan in job.plans],
+        job.scanner.hand_over(),
+        job.collector,
+    )
+    return text.getvalue(), handed
+
+
+def _take(job: _RecordJob, handed: Any) -> None:
+    plans, scanned, collector = handed
+    for plan, counts in zip(job.plans, plans, strict=True):
+        plan.take(counts)
+    job.scanner.take(scanned)
+    job.collector.take(collector)
 
 
 def _checks(target: Target) -> list[tuple[int, standards.Check]]:

@@ -158,6 +158,7 @@ class PrivacyScanner:
             self._samples = {i: [] for i in range(len(columns)) if i != self._address}
         self._pending = list(self._samples.items())
         self._sampled_rows = 0
+        self._handed: dict[int, int] = {}  # samples per column already handed over
 
     def feed(self, row: int, values: list[object]) -> None:
         """One record (hot path: a join, an encode, a translate and a few substring tests)."""
@@ -212,6 +213,38 @@ class PrivacyScanner:
             if (column, found) not in columns:
                 columns.add((column, found))
                 self._hits.setdefault((column, found), _Hits()).add(row)
+
+    def start_at(self, ordinal: int) -> None:
+        """The next record fed is the file's record number `ordinal` (0-based): the ones
+        before it were fed to another scanner (a worker process converting chunks)."""
+        self._sampled_rows = ordinal
+        if ordinal >= NAME_SAMPLE_ROWS:
+            self._pending = []
+
+    def hand_over(self) -> tuple[dict[tuple[int, str], _Hits], dict[int, list[tuple[int, str]]]]:
+        """What was found and sampled since the last hand-over; hits count afresh."""
+        hits, self._hits = self._hits, {}
+        samples = {}
+        for index, cells in self._samples.items():
+            handed = self._handed.get(index, 0)
+            if len(cells) > handed:
+                samples[index] = cells[handed:]
+                self._handed[index] = len(cells)
+        return hits, samples
+
+    def take(
+        self, handed: tuple[dict[tuple[int, str], _Hits], dict[int, list[tuple[int, str]]]]
+    ) -> None:
+        """Add another scanner's hand-over; taken in file order, the findings are those of
+        feeding every record here."""
+        hits, samples = handed
+        for key, found in hits.items():
+            mine = self._hits.setdefault(key, _Hits())
+            mine.count += found.count
+            mine.rows.extend(found.rows[: ROWS_KEPT - len(mine.rows)])
+        for index, cells in samples.items():
+            mine_cells = self._samples[index]
+            mine_cells.extend(cells[: NAME_SAMPLE - len(mine_cells)])
 
     def findings(self) -> list[Finding]:
         """What was found, column by column, in column order."""

@@ -40,6 +40,15 @@ class Change:
     samples: list[tuple[str, str]] = field(default_factory=list)
 
 
+@dataclass
+class PlanCounts:
+    """ColumnPlan.hand_over's counts: per rule (rule, count, new samples); problems kept."""
+
+    changes: list[tuple[str, int, list[tuple[str, str]]]]
+    problems: list[Problem]
+    problem_count: int
+
+
 class _Bad:
     """A cache entry's mark for a cell that cannot be converted, with the reason."""
 
@@ -214,6 +223,8 @@ class ColumnPlan:
     )
     # Indices of the table's latitude plans and lone longitude plans (check_coordinates).
     _coordinates: tuple[int, ...] = field(default=(), init=False, repr=False, compare=False)
+    # Samples of each rule already handed over (hand_over), by rule.
+    _handed: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         degrees = self.role in ("lat", "lon")
@@ -310,6 +321,35 @@ class ColumnPlan:
                 value=text,
             )
         )
+
+    def hand_over(self) -> PlanCounts:
+        """What this plan counted and kept since the last hand-over, counting afresh from
+        here: a worker process converting chunks of a file gives this with each chunk.
+        The caches stay, so a value seen in an earlier chunk costs a look-up again."""
+        changes = []
+        for rule, change in self.changes.items():
+            handed = self._handed.get(rule, 0)
+            if change.count or len(change.samples) > handed:
+                changes.append((rule, change.count, change.samples[handed:]))
+                change.count = 0
+                self._handed[rule] = len(change.samples)
+        counts = PlanCounts(changes, self.problems, self.problem_count)
+        self.problems, self.problem_count = [], 0
+        return counts
+
+    def take(self, counts: PlanCounts) -> None:
+        """Add a chunk's counts. Taken in file order, the counts, samples and kept
+        problems are those of converting every record here."""
+        for rule, count, samples in counts.changes:
+            change = self.changes.get(rule)
+            if change is None:
+                change = self.changes[rule] = Change(rule)
+            change.count += count
+            for sample in samples:
+                if len(change.samples) < 5 and sample not in change.samples:
+                    change.samples.append(sample)
+        self.problems.extend(counts.problems[: PROBLEM_LIMIT - len(self.problems)])
+        self.problem_count += counts.problem_count
 
     def note(self, problem: Problem) -> None:
         """Keep a problem found outside convert (coordinates), within the same cap."""
