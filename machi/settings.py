@@ -146,6 +146,9 @@ DATASTORE_TIME_LIMIT_MS = env_int("DATASTORE_TIME_LIMIT_MS", 1000)
 DATASTORE_SQL_ROW_LIMIT = env_int("DATASTORE_SQL_ROW_LIMIT", 10000)
 DATASTORE_COUNT_TIME_LIMIT_MS = env_int("DATASTORE_COUNT_TIME_LIMIT_MS", 50)
 DATASTORE_SQL_ROLE = env_str("DATASTORE_SQL_ROLE", "machi_datastore_reader")
+# Processes that analyse a large table's text for its full-text index (background task,
+# datastore.engine.fill_search); 1 analyses in the task's own process.
+DATASTORE_SEARCH_PROCESSES = min(os.cpu_count() or 1, 8)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -56,12 +56,22 @@ def load_table(
     name = _unused_name(version)
     read = _canonical_rows if canonical else _cast_rows
     cast = read(schema, columns, rows, source=source, first_line=first_line)
+    # A table without text to search is ready at once; otherwise build_search writes it.
+    search_ready = not search_later or not any(
+        c.searched and c.type in engine.SEARCHED_TYPES for c in columns
+    )
     with transaction.atomic(using=engine.ALIAS):
         engine.ensure_schema()
         engine.create_table(name, columns, geo=any(c.type == "geopoint" for c in columns))
-        nulls = [0] * len(columns)
-        count = engine.insert_rows(name, columns, cast, nulls, search=not search_later)
-        engine.finish_table(name, columns)
+        count = engine.insert_rows(
+            name,
+            columns,
+            cast,
+            search=not search_later,
+            canonical=canonical and _all_canonical(schema),
+        )
+        nulls = engine.null_counts(name, columns)
+        engine.finish_table(name, columns, search=search_ready)
     columns = [replace(c, nulls=n) for c, n in zip(columns, nulls, strict=True)]
     previous = Table.objects.filter(version=version).first()
     try:
@@ -76,8 +86,7 @@ def load_table(
                     "geo": geo,
                     "row_count": count,
                     "loaded": timezone.now(),
-                    "search_ready": not search_later
-                    or not any(c.searched and c.type in engine.SEARCHED_TYPES for c in columns),
+                    "search_ready": search_ready,
                 },
             )
             audit.record(
@@ -99,7 +108,11 @@ def load_table(
 
 
 def build_search(table: Table) -> None:
-    """Write the full-text index of a table loaded with `search_later`, then serve `q`."""
+    """Write the full-text index of a table loaded with `search_later`, then serve `q`.
+
+    A run stopped midway (a killed worker) leaves `search_ready` False; the next run
+    continues from the rows still without tokens and finishes the index.
+    """
     if table.search_ready:
         return
     for _last in engine.fill_search(table.name, table.column_list):
@@ -196,10 +209,16 @@ _CANONICAL: dict[str, Callable[[str], Any]] = {
     "year": int,
     "number": float,
     "boolean": {"true": True, "false": False}.__getitem__,
-    "date": datetime.date.fromisoformat,
-    "time": datetime.time.fromisoformat,
+    # Dates and times are checked and kept as ISO text, which both engines store.
+    "date": lambda text: datetime.date.fromisoformat(text).isoformat(),
+    "time": lambda text: datetime.time.fromisoformat(text).isoformat(),
     "datetime": datetime.datetime.fromisoformat,
 }
+
+
+def _all_canonical(schema: dict[str, Any]) -> bool:
+    """Whether `_canonical_rows` reads every field itself (else Frictionless does)."""
+    return all(f.get("type", "string") in {"string", *_CANONICAL} for f in schema["fields"])
 
 
 def _canonical_rows(
@@ -212,7 +231,7 @@ def _canonical_rows(
 ) -> Iterator[list[Any]]:
     """Rows of canonical text cast with plain parsers; empty text is NULL."""
     fields = schema["fields"]
-    if any(f.get("type", "string") not in {"string", *_CANONICAL} for f in fields):
+    if not _all_canonical(schema):
         yield from _cast_rows(schema, columns, rows, source=source, first_line=first_line)
         return
     parsers = [_CANONICAL.get(f.get("type", "string")) for f in fields]

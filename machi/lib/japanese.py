@@ -7,11 +7,14 @@ index tokens are the normalized forms of split mode A (the smallest words, so
 that let a query typed in kana alone (`ひなんじょ`) meet the kanji it stands for.
 """
 
+import multiprocessing
+import os
 import threading
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from sudachipy import Dictionary, Morpheme, SplitMode
 
@@ -248,6 +251,47 @@ def query_words(text: str) -> Iterator[str]:
 def word_parts(word: str) -> list[str]:
     """The mode-A parts of one word, as indexed (保育園 -> 保育, 園)."""
     return [part.form for part in words(word, SplitMode.A)] or [word]
+
+
+@lru_cache(maxsize=65536)
+def cached_index_tokens(text: str) -> tuple[str, ...]:
+    """index_tokens, kept per text: published tables repeat values (ward names, categories)."""
+    return tuple(index_tokens(text))
+
+
+def tsvector_text(tokens: Sequence[str]) -> str:
+    """Tokens as PostgreSQL tsvector text: quoted lexemes, so its parser never splits Japanese."""
+    return " ".join("'" + t.replace("\\", "\\\\").replace("'", "''") + "'" for t in tokens)
+
+
+def rows_index_text(rows: Sequence[Sequence[Any]], *, tsvector: bool) -> list[tuple[str, Any]]:
+    """(index text, key) for rows of (key, text, text, ...): every text's tokens in order,
+    space-separated, or as tsvector text.
+
+    The datastore's search processes run this (machi.datastore.engine.fill_search): it
+    needs nothing but this module, no Django and no database.
+    """
+    found = []
+    for row in rows:
+        tokens = [t for text in row[1:] if text for t in cached_index_tokens(text)]
+        found.append((tsvector_text(tokens) if tsvector else " ".join(tokens), row[0]))
+    return found
+
+
+def start_analysis_process() -> None:
+    """Initializer of a pool's process that analyses text (datastore.engine.fill_search):
+    load the dictionary, and exit with the parent. A parent killed outright (SIGKILL)
+    would otherwise leave the pool's processes waiting for work for ever."""
+    _tokenizer()
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def follow() -> None:
+        parent.join()
+        os._exit(0)
+
+    threading.Thread(target=follow, daemon=True).start()
 
 
 def index_text(texts: Iterable[str]) -> str:
