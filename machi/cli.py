@@ -3,7 +3,7 @@
 machi serve      migrate, load the demo into an empty database, start a task worker,
                  serve on HOST:PORT
 machi worker     run background tasks (conversions, loads, refreshes, harvests) until
-                 stopped
+                 stopped, first queueing full-text indexes a stopped worker left unfinished
 machi demo       load the demo catalog
 machi ingest     convert a staff file to standard open data and publish it
 machi harvest    harvest another catalog now (machi harvest --list shows the sources)
@@ -73,6 +73,9 @@ def main() -> None:
         serve()
         return
     if sys.argv[1:2] == ["worker"]:
+        from machi.datastore.tasks import resume_search
+
+        resume_search()  # what a stopped worker left unfinished
         sys.argv[1:2] = ["db_worker", "--no-reload", "--interval", "0.5"]
     from django.core.management import execute_from_command_line
 

@@ -213,3 +213,29 @@ def test_a_table_indexed_before_its_tokens_keeps_its_index_in_step(
     services.build_search(later)
     assert tokens(later) == tokens(loaded)
     assert index_content(later) == index_content(loaded)
+
+
+# The worker closes its connections between tasks: a transactional test.
+@pytest.mark.django_db(
+    databases=["default", "datastore"], transaction=True, serialized_rollback=True
+)
+def test_a_worker_that_starts_queues_what_a_stopped_one_left(
+    load: Callable[..., Table], resident: Client, settings: Any
+) -> None:
+    from django.core.management import call_command
+    from django_tasks_db.models import DBTaskResult
+
+    from machi.datastore import tasks
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    later = load(300, search_later=True)
+    fill = engine.fill_search(later.name, later.column_list, batch=100)
+    next(fill)
+    fill.close()  # the worker stopped here; nothing is queued any more
+    assert tasks.resume_search() == 1
+    assert tasks.resume_search() == 0  # queued once, not once per start
+    assert DBTaskResult.objects.filter(status="READY").count() == 1
+    call_command("db_worker", batch=True, startup_delay=False, reload=False, interval=0.1)
+    assert Table.objects.get(pk=later.pk).search_ready
+    assert found_names(resident, later, "保育")
+    assert tasks.resume_search() == 0
