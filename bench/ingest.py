@@ -83,6 +83,7 @@ TARGET_VS_SQLITE_UTILS = 1.0
 TARGET_VS_FLOOR = 0.4
 TARGET_PEAK_MB = 300.0
 QUIET_CORES = 0.15  # other processes' CPU below which the machine counts as quiet
+SAMPLE_SECONDS = 0.5  # between two readings of the machi process tree's memory
 FLAT_RATIO = 1.2  # peak memory at --rows within 1.2x of the peak at --prefix-rows
 
 # --- Generated rows ---------------------------------------------------------------------------
@@ -656,7 +657,9 @@ def run_measured(
                 anon[0] = max(anon[0], memory["Pss_Anon"])
                 anon[1] = max(anon[1], memory["Pss_File"])
                 anon[2] = max(anon[2], memory["Pss"])
-            done.wait(0.05)
+            # smaps_rollup walks the page tables of a process holding a 2 GB memory map:
+            # read every 50 ms it took a tenth of a core and slowed the processes measured.
+            done.wait(SAMPLE_SECONDS)
 
     threads = [threading.Thread(target=read, daemon=True)]
     threads.append(threading.Thread(target=sample, daemon=True))
@@ -1005,7 +1008,7 @@ def report(
     print("  with the worker processes machi forks, in proportional sizes (shared pages once):")
     print("  private: the largest anonymous memory (Pss_Anon); mapped: the largest resident")
     print("  pages of mapped files (Pss_File: Sudachi's 202 MB dictionary, SQLite's memory map")
-    print("  of the datastore file), both sampled every 50 ms; peak RSS: the larger of their")
+    print("  of the datastore file), both sampled every 0.5 s; peak RSS: the larger of their")
     print("  sampled sum (Pss) and the largest process's ru_maxrss; cpu s: CPU time, workers")
     print("  included; others: cores other processes used meanwhile")
     size = f"{full.datastore_mb:,.0f} MB"
