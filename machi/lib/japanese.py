@@ -253,10 +253,13 @@ def word_parts(word: str) -> list[str]:
     return [part.form for part in words(word, SplitMode.A)] or [word]
 
 
-@lru_cache(maxsize=65536)
-def cached_index_tokens(text: str) -> tuple[str, ...]:
-    """index_tokens, kept per text: published tables repeat values (ward names, categories)."""
+def index_tokens_tuple(text: str) -> tuple[str, ...]:
     return tuple(index_tokens(text))
+
+
+# index_tokens, kept per text: published tables repeat values (ward names, categories).
+cached_index_tokens = lru_cache(maxsize=65536)(index_tokens_tuple)
+ANALYSIS_PROCESS_TEXTS = 8192
 
 
 def tsvector_text(tokens: Sequence[str]) -> str:
@@ -281,7 +284,12 @@ def rows_index_text(rows: Sequence[Sequence[Any]], *, tsvector: bool) -> list[tu
 def start_analysis_process() -> None:
     """Initializer of a pool's process that analyses text (datastore.engine.fill_search):
     load the dictionary, and exit with the parent. A parent killed outright (SIGKILL)
-    would otherwise leave the pool's processes waiting for work for ever."""
+    would otherwise leave the pool's processes waiting for work for ever. Each process
+    keeps a smaller cache of analysed texts than a web process: a pool holds one per
+    core, and 65,536 texts took about 90 MB in each (the values that repeat in a table,
+    kinds and place names, still fit)."""
+    global cached_index_tokens
+    cached_index_tokens = lru_cache(maxsize=ANALYSIS_PROCESS_TEXTS)(index_tokens_tuple)
     _tokenizer()
     parent = multiprocessing.parent_process()
     if parent is None:

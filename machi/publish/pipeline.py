@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import functools
+import gc
 import io
 import multiprocessing
 import multiprocessing.pool
@@ -588,10 +589,15 @@ def _write_in_processes(
         stream.write(text)
         _take(job, handed)
 
+    # Objects that exist now stay out of the cyclic collector's passes in the workers:
+    # a pass writes to every object it visits, which would copy the pages each worker
+    # shares with this process (Django, the plans, Sudachi's structures) into its own.
+    gc.freeze()
     try:
         # Forked, the workers start with this process's plans; a spawned one would have
         # to import Django and rebuild them.
         with multiprocessing.get_context("fork").Pool(processes) as pool:
+            gc.unfreeze()  # the workers are forked; this process collects as before
             while chunk := list(islice(records, CHUNK_RECORDS)):
                 pending.append(pool.apply_async(_convert_chunk, (count, _packed(chunk))))
                 count += len(chunk)
@@ -603,6 +609,7 @@ def _write_in_processes(
             while pending:
                 take_oldest()
     finally:
+        gc.unfreeze()
         _JOB = None
     return count
 
