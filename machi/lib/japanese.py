@@ -259,7 +259,7 @@ def index_tokens_tuple(text: str) -> tuple[str, ...]:
 
 # index_tokens, kept per text: published tables repeat values (ward names, categories).
 cached_index_tokens = lru_cache(maxsize=65536)(index_tokens_tuple)
-ANALYSIS_PROCESS_TEXTS = 8192
+ANALYSIS_PROCESS_TEXTS = 16384
 
 
 def tsvector_text(tokens: Sequence[str]) -> str:
