@@ -16,6 +16,7 @@ import io
 import multiprocessing
 import multiprocessing.pool
 import re
+import signal
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
@@ -596,8 +597,9 @@ def _write_in_processes(
     try:
         # Forked, the workers start with this process's plans; a spawned one would have
         # to import Django and rebuild them.
-        with multiprocessing.get_context("fork").Pool(processes) as pool:
-            gc.unfreeze()  # the workers are forked; this process collects as before
+        pool = multiprocessing.get_context("fork").Pool(processes, initializer=_worker_start)
+        gc.unfreeze()  # the workers are forked; this process collects as before
+        try:
             while chunk := list(islice(records, CHUNK_RECORDS)):
                 pending.append(pool.apply_async(_convert_chunk, (count, _packed(chunk))))
                 count += len(chunk)
@@ -608,6 +610,12 @@ def _write_in_processes(
                     _converting(progress, count - len(pending) * CHUNK_RECORDS, expected)
             while pending:
                 take_oldest()
+            pool.close()  # the workers finish and exit; join waits for them
+        except BaseException:
+            pool.terminate()
+            raise
+        finally:
+            pool.join()
     finally:
         gc.unfreeze()
         _JOB = None
@@ -638,6 +646,14 @@ def _unpacked(packed: Any) -> Iterator[tuple[int, list[object]]]:
         return iter(packed)
     rows, joined = packed
     return zip(rows, (text.split(_SEPARATOR) for text in joined), strict=True)
+
+
+def _worker_start() -> None:
+    """A worker's signals as a new process has them. A task worker (django-tasks'
+    db_worker) catches SIGTERM to stop after its task; a forked worker inheriting that
+    handler would ignore Pool.terminate and wait for work for ever."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _convert_chunk(ordinal: int, packed: Any) -> tuple[str, Any]:

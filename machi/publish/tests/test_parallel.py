@@ -6,7 +6,9 @@ chunks that two forked workers convert, and compares the clean CSV and the whole
 """
 
 import json
+import multiprocessing
 import random
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -142,3 +144,41 @@ def test_bunkyo_sections(
     path = shared_dir / "realdata/bunkyo/bunkyoku_metadata.xlsx"
     for mode in ("column", "drop"):
         convert_both(path, tmp_path, monkeypatch, settings, section_mode=mode)
+
+
+def test_workers_stop_when_a_conversion_fails_inside_a_task_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    # django-tasks' db_worker catches SIGTERM (to stop after its task); workers forked from
+    # it inherit the handler, and Pool.terminate must still stop them.
+    def too_slow(*args: Any) -> None:
+        for child in multiprocessing.active_children():
+            child.kill()  # so the test fails instead of hanging
+        raise TimeoutError("the workers did not stop")
+
+    source = tmp_path / "messy.csv"
+    _messy_file(source, 300)
+    settings.PUBLISH_PROCESSES = 2
+    monkeypatch.setattr(pipeline, "PARALLEL_RECORDS", 1)
+    monkeypatch.setattr(pipeline, "CHUNK_RECORDS", 7)
+    taken = []
+
+    def failing_take(job: Any, handed: Any) -> None:
+        taken.append(handed)
+        if len(taken) == 3:
+            raise RuntimeError("disk full")
+
+    monkeypatch.setattr(pipeline, "_take", failing_take)
+    kept = {sig: signal.signal(sig, handler) for sig, handler in
+            [(signal.SIGTERM, lambda *a: None), (signal.SIGALRM, too_slow)]}  # fmt: skip
+    signal.alarm(60)
+    try:
+        with pytest.raises(RuntimeError, match="disk full"):
+            pipeline.convert(
+                source, source.name, tmp_path / "out.csv", pipeline.Options(), lambda *a: None
+            )
+    finally:
+        signal.alarm(0)
+        for sig, handler in kept.items():
+            signal.signal(sig, handler)
+    assert multiprocessing.active_children() == []
