@@ -294,8 +294,7 @@ def _prepared(
             point = row[points[0]]
             values += [point[1], point[0]] if point else [None, None]  # geopoint is [lon, lat]
         if searched:
-            tokens = [t for i in searched if row[i] for t in _tokens(row[i])]
-            values.append(_tsvector(tokens) if postgres else " ".join(tokens))
+            values.append(japanese.row_index_text([row[i] for i in searched], tsvector=postgres))
         else:
             values.append(None)
         yield values
@@ -403,14 +402,6 @@ def _analysers(processes: int) -> Executor:
     return ProcessPoolExecutor(
         max_workers=processes, mp_context=context, initializer=japanese.start_analysis_process
     )
-
-
-def _tokens(text: str) -> tuple[str, ...]:
-    return japanese.cached_index_tokens(text)
-
-
-def _tsvector(tokens: Sequence[str]) -> str:
-    return japanese.tsvector_text(tokens)
 
 
 def _stored_value(kind: str, postgres: bool) -> Callable[[Any], Any]:

@@ -267,18 +267,20 @@ def tsvector_text(tokens: Sequence[str]) -> str:
     return " ".join("'" + t.replace("\\", "\\\\").replace("'", "''") + "'" for t in tokens)
 
 
+def row_index_text(texts: Iterable[str], *, tsvector: bool) -> str:
+    """One row's index text: every text's tokens in order, space-separated or as
+    tsvector text."""
+    tokens = [t for text in texts if text for t in cached_index_tokens(text)]
+    return tsvector_text(tokens) if tsvector else " ".join(tokens)
+
+
 def rows_index_text(rows: Sequence[Sequence[Any]], *, tsvector: bool) -> list[tuple[str, Any]]:
-    """(index text, key) for rows of (key, text, text, ...): every text's tokens in order,
-    space-separated, or as tsvector text.
+    """(index text, key) for rows of (key, text, text, ...).
 
     The datastore's search processes run this (machi.datastore.engine.fill_search): it
     needs nothing but this module, no Django and no database.
     """
-    found = []
-    for row in rows:
-        tokens = [t for text in row[1:] if text for t in cached_index_tokens(text)]
-        found.append((tsvector_text(tokens) if tsvector else " ".join(tokens), row[0]))
-    return found
+    return [(row_index_text(row[1:], tsvector=tsvector), row[0]) for row in rows]
 
 
 def start_analysis_process() -> None:
