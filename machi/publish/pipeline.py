@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
+from types import NoneType
 from typing import Any
 
 from django.conf import settings
@@ -489,10 +490,10 @@ def _write(
         job.start(stream)
         count = 0
         shown = time.monotonic()
-        for row, cells in records:
-            job.write(row, cells)
-            count += 1
-            if not count % 2000 and time.monotonic() - shown > 0.5:
+        while chunk := list(islice(records, CHUNK_RECORDS)):
+            job.write(chunk)
+            count += len(chunk)
+            if time.monotonic() - shown > 0.5:
                 shown = time.monotonic()
                 _converting(progress, count, expected)
     return count
@@ -505,8 +506,11 @@ def _converting(progress: Progress, count: int, expected: int) -> None:
 
 
 class _RecordJob:
-    """Everything the pass does to one record: convert its cells, complete government
-    codes, check the standard's rules, scan for personal data, write its CSV line."""
+    """Everything the pass does to a chunk of records: convert their cells, complete
+    government codes, check the standard's rules and the coordinates, scan for personal
+    data, write their CSV lines. It works column by column, so that the work per cell is
+    mostly C (cache look-ups, counting, joining); what it finds and counts is what one
+    record after another would give, in the same order."""
 
     def __init__(
         self,
@@ -517,41 +521,91 @@ class _RecordJob:
         width: int,
     ) -> None:
         # A column the file lacks (a standard's, with no source) stays empty without its plan.
-        self.steps = [(plan.convert, pick) for plan, pick in zip(plans, target.picks, strict=True)]
+        self.steps = list(zip(plans, target.picks, strict=True))
         self.checks = _checks(target)
-        self.has_coordinates = any(plan.role in ("lat", "lon") for plan in plans)
+        self.coordinates = plans[0]._coordinates if plans else ()
         self.codes = _code_columns(target, plans)
         self.names = target.names
         self.plans, self.scanner, self.collector, self.width = plans, scanner, collector, width
 
     def start(self, stream: io.TextIOBase) -> None:
-        self.writerow = csv.writer(stream, lineterminator="\n").writerow
+        self.write_text = stream.write
 
-    def write(self, row: int, cells: list[object]) -> None:
-        if len(cells) > self.width:
-            cells = cells[: self.width]
-        values = [
-            None if pick is None else convert(cells[pick], row) for convert, pick in self.steps
+    def write(self, chunk: list[tuple[int, list[object]]]) -> None:
+        if not chunk:
+            return
+        rows = [row for row, _cells in chunk]
+        # Records are fitted to the columns (layout.BodyReader); a 区分 cell may follow.
+        cells = list(zip(*(cells for _row, cells in chunk), strict=False))
+        columns = [
+            [None] * len(rows) if pick is None else plan.convert_column(cells[pick], rows)
+            for plan, pick in self.steps
         ]
         for i, change in self.codes:
-            value = values[i]
-            if value.__class__ is str and len(value) == 5:
-                fixed = _completed_code(value)
-                if fixed:
-                    values[i] = fixed
-                    change.count += 1
-                    if len(change.samples) < 5 and (value, fixed) not in change.samples:
-                        change.samples.append((value, fixed))
-        collector = self.collector
+            _complete_codes(columns[i], change)
+        found: list[tuple[int, int, Problem]] = []  # (record, order in it, problem)
         for i, check in self.checks:
-            found = check(values[i])
-            if found is not None:
-                collector.add(_cell_problem(self.names[i], row, values[i], *found))
-        if self.has_coordinates:
-            for problem in normalize.check_coordinates(self.plans, values, row):
-                collector.add(problem)
-        self.scanner.feed(row, values)
-        self.writerow([v if v.__class__ in _CSV_AS_IS else _csv_text(v) for v in values])
+            results = list(map(check, columns[i]))
+            if results.count(None) != len(results):
+                for n, result in enumerate(results):
+                    if result is not None:
+                        problem = _cell_problem(self.names[i], rows[n], columns[i][n], *result)
+                        found.append((n, i, problem))
+        if self.coordinates:
+            found.extend(self._check_coordinates(rows, columns))
+        found.sort(key=lambda item: item[:2])
+        for _n, _order, problem in found:
+            self.collector.add(problem)
+        texts = [_cell_texts(column) for column in columns]
+        self.scanner.feed_columns(rows, columns, texts)
+        self.write_text(_csv_lines(texts))
+
+    def _check_coordinates(
+        self, rows: list[int], columns: list[list[object]]
+    ) -> list[tuple[int, int, Problem]]:
+        """check_coordinates on the records whose coordinates are not a pair inside Japan
+        (the others it passes without a word); swapped pairs are swapped in `columns`."""
+        suspects: set[int] = set()
+        for index in self.coordinates:
+            partner = self.plans[index].partner
+            if partner is None:
+                suspects.update(range(len(rows)))
+                continue
+            suspects.update(
+                n
+                for n, (lat, lon) in enumerate(zip(columns[index], columns[partner], strict=True))
+                if not (
+                    lat.__class__ is float
+                    and 20.0 <= lat <= 46.0  # type: ignore[operator]
+                    and lon.__class__ is float
+                    and 122.0 <= lon <= 154.0  # type: ignore[operator]
+                )
+            )
+        found = []
+        checks_done = len(self.names)  # coordinates come after the record's cell checks
+        for n in sorted(suspects):
+            values = [column[n] for column in columns]
+            problems = normalize.check_coordinates(self.plans, values, rows[n])
+            for order, problem in enumerate(problems, checks_done):
+                found.append((n, order, problem))
+            for index in self.coordinates:
+                partner = self.plans[index].partner
+                columns[index][n] = values[index]
+                if partner is not None:
+                    columns[partner][n] = values[partner]
+        return found
+
+
+def _complete_codes(column: list[object], change: normalize.Change) -> None:
+    """5-digit local government codes get their check digit (_code_columns)."""
+    for n, value in enumerate(column):
+        if value.__class__ is str and len(value) == 5:  # type: ignore[arg-type]
+            fixed = _completed_code(value)  # type: ignore[arg-type]
+            if fixed:
+                column[n] = fixed
+                change.count += 1
+                if len(change.samples) < 5 and (value, fixed) not in change.samples:
+                    change.samples.append((value, fixed))
 
 
 # --- Large files: chunks of records converted in worker processes -----------------------
@@ -664,8 +718,7 @@ def _convert_chunk(ordinal: int, packed: Any) -> tuple[str, Any]:
     job.start(text)
     job.collector = Collector()
     job.scanner.start_at(ordinal)
-    for row, cells in _unpacked(packed):
-        job.write(row, cells)
+    job.write(list(_unpacked(packed)))
     handed = (
         [plan.hand_over() for plan in job.plans],
         job.scanner.hand_over(),
@@ -734,8 +787,45 @@ def _cell_problem(column: str, row: int, value: object, code: str, message: str)
     )
 
 
-# Cells the csv module writes as _csv_text would: None as "", numbers as str() gives them.
-_CSV_AS_IS = {str, int, float, type(None)}
+def _cell_texts(column: list[object]) -> list[str]:
+    """A column's cells as the clean CSV writes them (_csv_text), the usual kinds of
+    column without a call per cell."""
+    kinds = set(map(type, column))
+    if kinds == {str}:
+        return column  # type: ignore[return-value]
+    if kinds == {NoneType}:
+        return [""] * len(column)
+    if kinds <= {str, NoneType}:
+        return [value or "" for value in column]  # type: ignore[misc]
+    if kinds <= {str, int, float, NoneType}:
+        return ["" if value is None else str(value) for value in column]
+    if bool in kinds and (int in kinds or float in kinds):
+        return list(map(_csv_text, column))  # True == 1: a look-up would mix them up
+    # Dates, times and flags repeat: each distinct value is written once.
+    written = {value: _csv_text(value) for value in set(column)}
+    return list(map(written.__getitem__, column))
+
+
+_QUOTED = re.compile('[,"\r\n]')
+
+
+def _csv_lines(texts: list[list[str]]) -> str:
+    """CSV lines (RFC 4180, "\n" line ends) of the records in these columns of text:
+    a field is quoted when it holds a comma, a quote or a line break, as csv.writer
+    quotes, and also for a lone carriage return, which Python 3.11's writer leaves bare
+    and its reader then takes for a line end."""
+    fields = []
+    for column in texts:
+        joined = "\x1f".join(column)
+        if "," in joined or '"' in joined or "\n" in joined or "\r" in joined:
+            column = [
+                '"' + text.replace('"', '""') + '"' if _QUOTED.search(text) else text
+                for text in column
+            ]
+        fields.append(column)
+    if len(fields) == 1:  # a one-column record with an empty cell is "", not an empty line
+        fields = [[text or '""' for text in fields[0]]]
+    return "\n".join(map(",".join, zip(*fields, strict=True))) + "\n"
 
 
 def _csv_text(value: object) -> str:

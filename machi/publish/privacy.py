@@ -13,16 +13,19 @@ Four kinds, each judged per column:
   given name in most of a column's sample. Sudachi reads many places and words as names
   (小川, 坂本, even 有), so one name word alone counts only under a person's header.
 
-`feed` is called for every record: C-level substring tests on the joined row decide whether
-a regular expression runs at all; names are judged in `findings` on the first 500 non-empty
-cells of each column (Sudachi is slow).
+`feed_columns` is called for every chunk of records: C-level substring tests on each
+column's joined cells decide whether a regular expression runs at all; names are judged
+in `findings` on the first 500 non-empty cells of each column (Sudachi is slow).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 from django.utils.translation import gettext as _
 
@@ -36,9 +39,12 @@ ROWS_KEPT = 20
 _SEP = "\x1f"  # joins a row's cells; no cell text holds it
 _DIGIT = "0-9０-９"
 _GAP = "[- 　‐－ー−―().・（）]"  # never \s: it would match _SEP and join two cells
+# Not after a digit; the look-behind follows the first character so that the pattern
+# starts with a literal or a class, which re skips to quickly (a column of web addresses
+# with 090 in them was scanned 2.5 times faster).
 _MOBILE = re.compile(
-    rf"(?<![{_DIGIT}])(?:\+81{_GAP}?|[0０])[7-9７-９][0０]{_GAP}{{0,2}}[{_DIGIT}]{{4}}"
-    rf"{_GAP}{{0,2}}[{_DIGIT}]{{4}}(?![{_DIGIT}])"
+    rf"(?:\+(?<![{_DIGIT}]\+)81{_GAP}?|[0０](?<![{_DIGIT}][0０]))[7-9７-９][0０]"
+    rf"{_GAP}{{0,2}}[{_DIGIT}]{{4}}{_GAP}{{0,2}}[{_DIGIT}]{{4}}(?![{_DIGIT}])"
 )
 _TWELVE = re.compile(
     rf"(?<![{_DIGIT}])[{_DIGIT}]{{4}}[- ]?[{_DIGIT}]{{4}}[- ]?[{_DIGIT}]{{4}}(?![{_DIGIT}])"
@@ -56,8 +62,8 @@ for _byte in range(0x90, 0x9A):
     _SHAPE[_byte] = ord("F")
 _SHAPE_TABLE = bytes(_SHAPE)
 _TWELVE_SHAPES = (b"d" * 12, b"ddddsddddsdddd", b"ddddsdddddddd", b"ddddddddsdddd")
-_MOBILE_PREFIXES = (b"090", b"080", b"070", b"+81")
-_WIDE_MOBILE_PREFIXES = tuple(p.encode() for p in ("０９０", "０８０", "０７０", "＋８１"))
+_MOBILE_PREFIXES = ("090", "080", "070", "+81")
+_NARROW = str.maketrans("０１２３４５６７８９＋", "0123456789+")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _NOT_DIGITS = re.compile(r"\D")
 
@@ -161,58 +167,87 @@ class PrivacyScanner:
         self._handed: dict[int, int] = {}  # samples per column already handed over
 
     def feed(self, row: int, values: list[object]) -> None:
-        """One record (hot path: a join, an encode, a translate and a few substring tests)."""
-        # Rows come converted (int, float, date, None …); str() of each is C-level, and
-        # str(None) is "None", which matches nothing.
-        text = _SEP.join(map(str, values))
+        """One record (feed_columns of one row)."""
+        self.feed_columns([row], [[value] for value in values])
+
+    def feed_columns(
+        self,
+        rows: Sequence[int],
+        columns: Sequence[Sequence[object]],
+        texts: Sequence[Sequence[str]] | None = None,
+    ) -> None:
+        """Records given column by column (`columns[i][n]` is column i of record `rows[n]`),
+        converted (str, int, float, date, None …); `texts`, the same cells as text, when
+        the caller has them (str() of each otherwise).
+
+        Hot path: per column, a join, an encode, a translate and a few substring tests,
+        all in C, decide whether a regular expression runs over the column's text at all.
+        """
         if self._pending:
-            self._sample(row, values)
-        data = text.encode()
-        wide = b"\xef\xbc" in data  # full-width forms (＠, ０-９ …)
-        if b"@" in data or (wide and "＠" in text):
-            self._scan(row, text, _AT, "email")
-        for prefix in _MOBILE_PREFIXES + _WIDE_MOBILE_PREFIXES if wide else _MOBILE_PREFIXES:
-            if prefix in data:
-                self._scan(row, text, _MOBILE, "mobile-phone")
-                break
-        shape = data.translate(_SHAPE_TABLE)
-        if wide:
-            shape = shape.replace(b"EBF", b"d")
-        for twelve in _TWELVE_SHAPES:
-            if twelve in shape:
-                self._scan(row, text, _TWELVE, "twelve")
-                break
+            self._sample(rows, columns)
+        if texts is None:
+            texts = [list(map(str, column)) for column in columns]
+        for index, cells in enumerate(texts):
+            text = _SEP.join(cells)
+            data = text.encode()
+            wide = b"\xef\xbc" in data  # full-width forms (＠, ０-９ …)
+            scans = []
+            if b"@" in data or (wide and "＠" in text):
+                scans.append((_AT, "email"))
+            narrow = text.translate(_NARROW) if wide else text  # ０9０ has a mobile's 090
+            if any(prefix in narrow for prefix in _MOBILE_PREFIXES):
+                scans.append((_MOBILE, "mobile-phone"))
+            shape = data.translate(_SHAPE_TABLE)
+            if wide:
+                shape = shape.replace(b"EBF", b"d")
+            if any(twelve in shape for twelve in _TWELVE_SHAPES):
+                scans.append((_TWELVE, "twelve"))
+            if scans:
+                ends = list(accumulate(len(cell) + 1 for cell in cells))  # past each separator
+                for pattern, kind in scans:
+                    self._scan(index, rows, ends, text, pattern, kind)
 
-    def _sample(self, row: int, values: list[object]) -> None:
-        self._sampled_rows += 1
-        if self._sampled_rows > NAME_SAMPLE_ROWS:
-            self._pending = []
-            return
-        for index, cells in self._pending:
-            value = values[index] if index < len(values) else ""
-            if isinstance(value, str) and value.strip():
-                cells.append((row, value.strip()))
-        self._pending = [(i, cells) for i, cells in self._pending if len(cells) < NAME_SAMPLE]
+    def _sample(self, rows: Sequence[int], columns: Sequence[Sequence[object]]) -> None:
+        for n, row in enumerate(rows):
+            self._sampled_rows += 1
+            if self._sampled_rows > NAME_SAMPLE_ROWS:
+                self._pending = []
+                return
+            for index, cells in self._pending:
+                value = columns[index][n] if index < len(columns) else ""
+                if isinstance(value, str) and value.strip():
+                    cells.append((row, value.strip()))
+            self._pending = [(i, cells) for i, cells in self._pending if len(cells) < NAME_SAMPLE]
+            if not self._pending:
+                return
 
-    def _scan(self, row: int, text: str, pattern: re.Pattern[str], kind: str) -> None:
-        columns = set()
+    def _scan(
+        self,
+        index: int,
+        rows: Sequence[int],
+        ends: list[int],
+        text: str,
+        pattern: re.Pattern[str],
+        kind: str,
+    ) -> None:
+        """Matches in one column's text (its cells joined by _SEP), counted once per cell."""
+        counted = set()
         for match in pattern.finditer(text):
-            column = text.count(_SEP, 0, match.start())
+            n = bisect_right(ends, match.start())  # the cell: no match spans a separator
             found = kind
             if kind == "email":
-                begin = text.rfind(_SEP, 0, match.start()) + 1
-                end = text.find(_SEP, match.start())
-                cell = text[begin : end if end >= 0 else len(text)]
+                begin = ends[n - 1] if n else 0
+                cell = text[begin : ends[n] - 1]
                 if not _EMAIL.search(unicodedata.normalize("NFKC", cell)):
                     continue
             elif kind == "twelve":
                 digits = unicodedata.normalize("NFKC", _NOT_DIGITS.sub("", match.group()))
-                if _timestamp(digits) and column not in self._my_number_columns:
+                if _timestamp(digits) and index not in self._my_number_columns:
                     continue
                 found = "my-number" if is_my_number(digits) else "twelve"
-            if (column, found) not in columns:
-                columns.add((column, found))
-                self._hits.setdefault((column, found), _Hits()).add(row)
+            if (n, found) not in counted:
+                counted.add((n, found))
+                self._hits.setdefault((index, found), _Hits()).add(rows[n])
 
     def start_at(self, ordinal: int) -> None:
         """The next record fed is the file's record number `ordinal` (0-based): the ones

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -103,6 +105,7 @@ def _as_text(value: object) -> str:
 
 _PLAIN_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?").fullmatch
 _SLOW = object()  # a quick path's "this cell needs the rules"
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)  # a cache entry's value and changes
 
 
 # Quick paths: an already clean cell (the common case) costs a few C calls, not the rules.
@@ -234,24 +237,54 @@ class ColumnPlan:
         self._parser = _ROLE_PARSERS.get(self.role) or _TYPE_PARSERS.get(self.type, _PLAIN)
 
     def convert(self, value: object, row: int) -> object:
-        """Normalised value (str for strings, int/float/bool/date/time/datetime for typed;
-        None for empty). Unconvertible values in a typed column: returns the text unchanged
-        and records a Problem (code "bad-<type>", level error) with row and column."""
-        entry = self._cache.get(value)
-        if entry is None:
-            if value.__class__ is str:
-                out = self._quick(value)
-                if out is not _SLOW:
-                    return out
-            entry = self._remember(value)
-        out, changes = entry
-        if changes:
-            if changes.__class__ is tuple:
-                for change in changes:
-                    change.count += 1
-            else:
-                self._bad(value, row, changes)
-        return out
+        """One cell's convert_column."""
+        return self.convert_column([value], [row])[0]
+
+    def convert_column(self, values: Sequence[object], rows: Sequence[int]) -> list[object]:
+        """Each cell normalised (str for strings, int/float/bool/date/time/datetime for
+        typed; None for empty). Unconvertible values in a typed column keep their text and
+        record a Problem (code "bad-<type>", level error) with row and column.
+
+        Cells repeat (kinds, towns, dates, flags), so the cache is looked up for the whole
+        column in C and each distinct entry's changes are counted once; only cells seen
+        for the first time take the quick path or the rules, in order, as one by one."""
+        if not values:
+            return []
+        cache = self._cache
+        entries: list[Any] = list(map(cache.get, values))
+        if None in entries:
+            quick = self._quick
+            for i, entry in enumerate(entries):
+                if entry is not None:
+                    continue
+                value = values[i]
+                entry = cache.get(value)  # an earlier cell of this column may have added it
+                if entry is None:
+                    out = quick(value) if value.__class__ is str else _SLOW
+                    if out is _SLOW:
+                        entry = self._remember(value)
+                    else:
+                        entry = (out, ())
+                        if len(cache) < CACHE_LIMIT:
+                            cache[value] = entry
+                entries[i] = entry
+        changed = list(map(_SECOND, entries))
+        counts = Counter(map(id, changed))
+        if len(counts) > 1 or changed[0]:
+            by_id = dict(zip(map(id, changed), changed, strict=True))
+            bad = False
+            for key, count in counts.items():
+                changes = by_id[key]
+                if changes.__class__ is tuple:
+                    for change in changes:
+                        change.count += count
+                elif changes:
+                    bad = True
+            if bad:  # problems in row order
+                for i, changes in enumerate(changed):
+                    if changes.__class__ is _Bad:
+                        self._bad(values[i], rows[i], changes)
+        return list(map(_FIRST, entries))
 
     def _remember(self, value: object) -> tuple[object, Any]:
         entry = self._compute(value)
@@ -278,6 +311,10 @@ class ColumnPlan:
             if text in _NO_VALUE and self.type != "string":
                 steps.append(("dash", text, ""))
                 return None, self._changes(steps)
+            if steps:  # now as clean as a quick path's cell (１２３ → 123)?
+                out = self._quick(text)
+                if out is not _SLOW:
+                    return out, self._changes(steps)
         elif value is None:
             return None, ()
         try:

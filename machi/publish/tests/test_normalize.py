@@ -640,3 +640,27 @@ def test_full_width_digits_never_take_the_quick_path_uncounted() -> None:
     area = _plan("面積", ["1.5", "2.25"])
     assert area.convert("３５．５", 2) == 35.5
     assert area.changes["width"].count == 1
+
+
+def test_a_column_at_once_gives_what_its_cells_one_by_one_give() -> None:
+    values: list[object] = ["令和5年4月1日", "R5.4.1", "令和5年4月1日", "不明", "", "－"]
+    values += ["2023-04-01", "令和99年", "不明", "H31/4/30", "R5.4.1", "  令和5年4月1日 "]
+    one, whole = (_plan("設置日", values[:3]) for _ in range(2))
+    singly = _converted(one, values * 3)
+    rows = list(range(2, 2 + 3 * len(values)))
+    assert whole.convert_column(values * 3, rows) == singly
+    assert whole.changes == one.changes
+    assert [(p.row, p.message) for p in whole.problems] == [
+        (p.row, p.message) for p in one.problems
+    ]
+    assert whole.problem_count == one.problem_count == 9
+    assert whole.changes["wareki"].count == 18
+
+
+def test_full_width_numbers_take_the_quick_path_after_the_width_rule() -> None:
+    plan = _plan("NO", ["１", "２", "３"])
+    assert plan.type == "integer"
+    assert _converted(plan, ["１２３", "４５", "０"]) == [123, 45, 0]
+    assert plan.changes["width"].count == 3
+    assert plan.changes["width"].samples[0] == ("１２３", "123")
+    assert "number" not in plan.changes

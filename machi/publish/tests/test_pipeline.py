@@ -1,5 +1,7 @@
 """The conversion on every real municipal file in ../shared/realdata: what staff would be shown."""
 
+import csv
+import io
 from pathlib import Path
 from typing import Any
 
@@ -217,3 +219,17 @@ def test_a_standard_chosen_by_staff_reports_what_is_missing(
     names = [c["name"] for c in result.report["columns"]]
     assert names[:4] == ["都道府県コード又は市区町村コード", "NO", "都道府県名", "市区町村名"]
     assert "名称" in names and result.report["standard"]["mapping"]["施設名等"] == "名称"
+
+
+@pytest.mark.parametrize("width", [1, 3])
+def test_clean_csv_lines_read_back_as_written(width: int) -> None:
+    cells = ["", "a,b", 'say "hi"', "two\nlines", "carriage\rreturn", "東京都　文京区", "x"]
+    columns = [cells[n:] + cells[:n] for n in range(width)]
+    text = pipeline._csv_lines(columns)
+    assert list(csv.reader(io.StringIO(text))) == [list(r) for r in zip(*columns, strict=True)]
+    if width == 3:
+        plain = io.StringIO()
+        records = [r for r in zip(*columns, strict=True) if "\r" not in "".join(r)]
+        csv.writer(plain, lineterminator="\n").writerows(records)
+        kept = [list(c) for c in zip(*records, strict=True)]
+        assert pipeline._csv_lines(kept) == plain.getvalue()

@@ -234,3 +234,35 @@ def test_hachijo_has_a_mobile_number_in_a_description(shared_dir: Path) -> None:
     findings = _scan_file(shared_dir / REAL / "hachijo" / "hachijo_sightseeing.csv", "cp932")
     assert _kinds(findings) == [("説明", "mobile-phone")]
     assert findings[0].count == 1
+
+
+def test_a_chunk_of_records_scanned_by_column_finds_what_rows_one_by_one_find() -> None:
+    columns = ["住所", "連絡先", "備考", "番号"]
+    rows: list[list[object]] = []
+    for n in range(60):
+        rows.append(
+            [
+                f"文京区春日{n % 3 + 1}丁目",
+                "090-1234-5678" if n % 7 == 0 else "03-3812-7111",
+                "info@example.jp と shimin@example.jp" if n % 5 == 0 else "",
+                "123456789018" if n % 9 == 0 else n,
+            ]
+        )
+    one = _scan(columns, rows)
+    scanner = PrivacyScanner(columns)
+    numbers = list(range(2, 62))
+    for start in range(0, 60, 25):
+        chunk = rows[start : start + 25]
+        cells = [list(c) for c in zip(*chunk, strict=True)]
+        scanner.feed_columns(numbers[start : start + 25], cells)
+    assert scanner.findings() == one
+    assert [(f.kind, f.count, f.rows[:2]) for f in one] == [
+        ("mobile-phone", 9, [2, 9]),
+        ("email", 12, [2, 7]),
+        ("my-number", 7, [2, 11]),
+    ]
+
+
+def test_a_mobile_number_of_mixed_widths_is_found() -> None:
+    (finding,) = _scan(["名称", "連絡先"], [["公民館", "０90-1234-5678"]])
+    assert finding.kind == "mobile-phone"
