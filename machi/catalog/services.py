@@ -273,8 +273,9 @@ def _new_version(
         number=number + 1,
         created_by=actor if actor.is_authenticated else None,
     )
-    if upload is not None and upload_cap:
-        _check_upload_size(upload)
+    if upload is not None:
+        if upload_cap:
+            _check_upload_size(upload)
         facts = files.inspect(upload.name or "upload", upload)
         version.filename = upload.name or ""
         version.format = format or facts.format

@@ -193,3 +193,49 @@ def test_a_table_loaded_with_search_later_serves_rows_then_full_text(
     services.build_search(table)
     found = resident.get(url, {"q": "保育"}).json()
     assert [r["名称"] for r in found["records"]] == ["本郷保育園"]
+
+
+CANONICAL = {"fields": [f for f in SCHEMA["fields"] if f["type"] != "geopoint"]}
+CANONICAL_ROW = [
+    cell for cell, f in zip(ROW, SCHEMA["fields"], strict=True) if f["type"] != "geopoint"
+]
+
+
+def test_canonical_rows_load_typed_with_empty_cells_as_null(
+    resident: Client, site_admin: User, nurseries: Table
+) -> None:
+    empty = ["" for _ in CANONICAL_ROW]
+    rows = [CANONICAL_ROW, empty] * 2500  # more than one chunk of columns
+    version = nurseries.version
+    table = services.load_table(
+        actor=site_admin, version=version, schema=CANONICAL, rows=rows, canonical=True
+    )
+    assert table.row_count == 5000
+    page = resident.get(f"/api/v1/datastore/{version.resource.uid}/rows?limit=2").json()
+    first, second = page["records"]
+    assert first["人数"] == 12 and first["あり"] is True and first["日付"] == "2024-04-01"
+    assert first["率"] == 0.25 and first["年"] == 2024
+    assert {k: v for k, v in second.items() if k != "_id"} == dict.fromkeys(first.keys() - {"_id"})
+
+
+def test_canonical_rows_name_the_files_first_bad_cell(site_admin: User, nurseries: Table) -> None:
+    before = names_in_datastore()
+    rows = [list(CANONICAL_ROW) for _ in range(3000)]
+    rows[2500][7] = "0.2.5"  # 率, a later column, in an earlier row...
+    rows[2600][1] = "十二"  # ...than 人数's bad cell
+    with pytest.raises(LoadError) as caught:
+        services.load_table(
+            actor=site_admin,
+            version=nurseries.version,
+            schema=CANONICAL,
+            rows=rows,
+            source="a.csv",
+            canonical=True,
+        )
+    assert caught.value.where == {"line": 2502, "column": "率"}
+    rows[2500] = rows[2500][:3]
+    with pytest.raises(LoadError, match="2502"):
+        services.load_table(
+            actor=site_admin, version=nurseries.version, schema=CANONICAL, rows=rows, canonical=True
+        )
+    assert names_in_datastore() == before

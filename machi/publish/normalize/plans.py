@@ -31,6 +31,9 @@ from machi.publish.problems import Problem, cut
 
 PROBLEM_LIMIT = 200  # problems kept per column; `problem_count` has them all
 CACHE_LIMIT = 20_000  # distinct values remembered per column
+# ...of which clean ones, which the quick path reads anyway: enough for a column of
+# kinds or codes, while a column of names does not fill memory with them.
+QUICK_CACHE_LIMIT = 2_000
 
 
 @dataclass
@@ -265,7 +268,7 @@ class ColumnPlan:
                         entry = self._remember(value)
                     else:
                         entry = (out, ())
-                        if len(cache) < CACHE_LIMIT:
+                        if len(cache) < QUICK_CACHE_LIMIT:
                             cache[value] = entry
                 entries[i] = entry
         changed = list(map(_SECOND, entries))

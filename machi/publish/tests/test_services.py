@@ -1,6 +1,8 @@
 """Publishing through the services: drafts, errors, overrides, personal data, roll-back."""
 
+import hashlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -55,6 +57,10 @@ def test_a_shift_jis_file_is_converted_matched_and_published(
 
     version = services.publish_run(actor=editor, run=run)
     assert version.resource.current == version
+    # The published file is described like an upload (harvesters read format and size).
+    published = Path(version.file.path).read_bytes()
+    assert (version.filename, version.format, version.encoding) == ("aed.csv", "CSV", "UTF-8")
+    assert (version.size, version.sha256) == (len(published), hashlib.sha256(published).hexdigest())
     data = rows_of(resident, aeds)
     assert data["total"] == 3
     first = data["records"][0]
