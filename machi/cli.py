@@ -74,8 +74,11 @@ def main() -> None:
         return
     if sys.argv[1:2] == ["worker"]:
         from machi.datastore.tasks import resume_search
+        from machi.publish.services import recover_stopped_runs
 
-        resume_search()  # what a stopped worker left unfinished
+        # What a stopped worker left unfinished.
+        resume_search()
+        recover_stopped_runs()
         sys.argv[1:2] = ["db_worker", "--no-reload", "--interval", "0.5"]
     from django.core.management import execute_from_command_line
 

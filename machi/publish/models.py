@@ -55,6 +55,9 @@ class Run(models.Model):
     )
     stage = models.CharField(_("stage"), max_length=100, blank=True)
     progress = models.FloatField(_("progress"), default=0.0)
+    # Written every few seconds by the process converting or publishing the run: a run
+    # whose worker was stopped goes quiet (services.recover_stopped_runs).
+    heartbeat = models.DateTimeField(_("last sign of work"), null=True, blank=True)
     report = models.JSONField(_("report"), default=dict, blank=True)
     error_count = models.PositiveIntegerField(_("errors"), default=0)
     warning_count = models.PositiveIntegerField(_("warnings"), default=0)

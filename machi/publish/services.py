@@ -8,10 +8,14 @@ the API see the old version until the new one is complete.
 
 from __future__ import annotations
 
+import datetime
 import json
+import logging
 import shutil
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +23,8 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -37,6 +42,12 @@ from machi.publish.models import Run, RunStatus
 
 # Larger tables are public as soon as their rows are in; the full-text index follows.
 SEARCH_LATER_ROWS = 50_000
+# A converting or publishing run shows it is alive this often; one silent for
+# STOPPED_AFTER lost its worker (killed, restarted, out of memory).
+HEARTBEAT = datetime.timedelta(seconds=15)
+STOPPED_AFTER = datetime.timedelta(minutes=2)
+
+logger = logging.getLogger(__name__)
 
 
 class PublishError(Exception):
@@ -158,7 +169,7 @@ def convert_run(run: Run, progress: Callable[[str, float], None] | None = None) 
 
     Run.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, stage="", progress=0.0)
     options = pipeline.Options.from_json(run.options)
-    with tempfile.TemporaryDirectory(prefix="machi-publish-") as folder:
+    with _working(run), tempfile.TemporaryDirectory(prefix="machi-publish-") as folder:
         original = _local_copy(run, Path(folder))
         output = Path(folder) / "converted.csv"
         try:
@@ -250,29 +261,32 @@ def complete_publication(run: Run) -> ResourceVersion:
     """
     actor = run.published_by
     dataset = run.dataset
-    resource = run.resource
     version = None
     try:
-        with run.output.open("rb") as stream:
-            upload = File(stream, name=Path(run.filename).stem + ".csv")
-            version = catalog.add_draft_version(
-                actor=actor,
-                dataset=dataset,
-                upload=upload,
-                resource=resource,
-                name=run.resource_name,
-            )
-        _load(actor, run, version)
+        with _working(run):
+            with run.output.open("rb") as stream:
+                upload = File(stream, name=Path(run.filename).stem + ".csv")
+                version = catalog.add_draft_version(
+                    actor=actor,
+                    dataset=dataset,
+                    upload=upload,
+                    resource=run.resource,
+                    name=run.resource_name,
+                )
+            # Kept so that a publication whose worker stops can be undone (recover).
+            run.report[_DRAFT] = version.pk
+            Run.objects.filter(pk=run.pk).update(report=run.report)
+            _load(actor, run, version)
     except Exception as error:
-        if version is not None and resource is None:
-            catalog.drop_draft_resource(actor=actor, resource=version.resource)
-        elif version is not None:
-            version.delete()
+        if version is not None:
+            _discard_draft(run, version)
+        run.report.pop(_DRAFT, None)
         report = {**run.report, "publish_error": str(error)}
         Run.objects.filter(pk=run.pk).update(
             status=RunStatus.REVIEW, stage="", progress=1.0, report=report
         )
         raise
+    run.report.pop(_DRAFT, None)
     with transaction.atomic():
         catalog.make_current(actor=actor, version=version)
         datastore.point_view(version.resource)
@@ -300,6 +314,86 @@ def complete_publication(run: Run) -> ResourceVersion:
             },
         )
     return version
+
+
+_DRAFT = "draft_version"  # the run's report while publishing: the version being loaded
+
+
+def _discard_draft(run: Run, version: ResourceVersion) -> None:
+    """Remove the version a failed publication added (and the resource it added)."""
+    if run.resource_id is None:
+        catalog.drop_draft_resource(actor=run.published_by, resource=version.resource)
+    else:
+        version.delete()
+
+
+@contextmanager
+def _working(run: Run) -> Iterator[None]:
+    """Write the run's heartbeat now and every HEARTBEAT while the block runs."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(HEARTBEAT.total_seconds()):
+                try:
+                    Run.objects.filter(pk=run.pk).update(heartbeat=timezone.now())
+                except DatabaseError:  # a busy database: the next beat tries again
+                    logger.warning("run %s: heartbeat not written", run.pk, exc_info=True)
+        finally:
+            connection.close()  # this thread's own connection
+
+    Run.objects.filter(pk=run.pk).update(heartbeat=timezone.now())
+    beating = threading.Thread(target=beat, name=f"run {run.pk} heartbeat", daemon=True)
+    beating.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        beating.join()
+
+
+def recover_stopped_runs(now: datetime.datetime | None = None) -> int:
+    """Runs whose worker stopped midway (no heartbeat for STOPPED_AFTER): a conversion
+    fails with the reason, to be converted again; a publication returns to review, its
+    half-made version removed. Nothing published changed: a load commits only at its
+    end. `machi worker` calls this when it starts and the refresh check every ten
+    minutes. Returns how many runs it recovered."""
+    cutoff = (now or timezone.now()) - STOPPED_AFTER
+    # A publication without a heartbeat is still waiting in the queue for a worker.
+    stopped = Run.objects.filter(
+        Q(status=RunStatus.RUNNING, heartbeat__isnull=True) | Q(heartbeat__lt=cutoff),
+        status__in=[RunStatus.RUNNING, RunStatus.PUBLISHING],
+    )
+    recovered = 0
+    for run in stopped:
+        with transaction.atomic():
+            if run.status == RunStatus.RUNNING:
+                message = _(
+                    "The conversion stopped midway (%(stage)s): the worker converting it "
+                    "stopped. Nothing was published. Convert the file again."
+                ) % {"stage": run.stage or _("starting")}
+                changed = Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+                    status=RunStatus.FAILED,
+                    finished=timezone.now(),
+                    error_count=1,
+                    report={"problems": [{"code": "stopped", "message": message}]},
+                )
+            else:
+                draft = ResourceVersion.objects.filter(pk=run.report.get(_DRAFT)).first()
+                if draft is not None and draft.resource.current_id != draft.pk:
+                    _discard_draft(run, draft)
+                report = {k: v for k, v in run.report.items() if k != _DRAFT}
+                report["publish_error"] = _(
+                    "Publishing stopped midway: the worker loading the table stopped. The "
+                    "published version did not change. Publish again."
+                )
+                changed = Run.objects.filter(pk=run.pk, status=RunStatus.PUBLISHING).update(
+                    status=RunStatus.REVIEW, stage="", progress=1.0, report=report
+                )
+            if changed:
+                recovered += 1
+                logger.warning("run %s stopped while %s: recovered", run.pk, run.status)
+    return recovered
 
 
 def _check_publishable(actor: User, run: Run, reason: str) -> None:

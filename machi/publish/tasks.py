@@ -39,9 +39,11 @@ def publish(run_id: int) -> str:
 
 @task()
 def refresh_due() -> int:
-    """Pull every scheduled source that is due, then check again in REFRESH_CHECK."""
-    from machi.publish import refresh
+    """Pull every scheduled source that is due, then check again in REFRESH_CHECK.
+    Runs whose worker stopped are recovered here too (services.recover_stopped_runs)."""
+    from machi.publish import refresh, services
 
+    services.recover_stopped_runs()
     done = 0
     try:
         for item in refresh.due_refreshes():
