@@ -182,7 +182,6 @@ def convert(
             scanner,
             collector,
             records,
-            width=len(columns),
             expected=expected,
             progress=progress,
         )
@@ -477,11 +476,10 @@ def _write(
     collector: Collector,
     records: Iterator[tuple[int, list[object]]],
     *,
-    width: int,
     expected: int,
     progress: Progress,
 ) -> int:
-    job = _RecordJob(target, plans, scanner, collector, width)
+    job = _RecordJob(target, plans, scanner, collector)
     processes = settings.PUBLISH_PROCESSES
     with output.open("w", encoding="utf-8", newline="") as stream:
         csv.writer(stream, lineterminator="\n").writerow(target.names)
@@ -518,7 +516,6 @@ class _RecordJob:
         plans: list[normalize.ColumnPlan],
         scanner: privacy.PrivacyScanner,
         collector: Collector,
-        width: int,
     ) -> None:
         # A column the file lacks (a standard's, with no source) stays empty without its plan.
         self.steps = list(zip(plans, target.picks, strict=True))
@@ -526,7 +523,7 @@ class _RecordJob:
         self.coordinates = plans[0]._coordinates if plans else ()
         self.codes = _code_columns(target, plans)
         self.names = target.names
-        self.plans, self.scanner, self.collector, self.width = plans, scanner, collector, width
+        self.plans, self.scanner, self.collector = plans, scanner, collector
 
     def start(self, stream: io.TextIOBase) -> None:
         self.write_text = stream.write
