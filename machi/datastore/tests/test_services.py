@@ -93,8 +93,8 @@ def test_a_bad_cell_names_file_line_and_column_and_writes_nothing(
 def test_a_bad_cell_is_reported_in_the_language_of_the_load(
     site_admin: User, nurseries: Table, language: str, words: str
 ) -> None:
-    # Rows are read on a helper thread (engine._insert_batches); the message must not
-    # fall back to the site's language there.
+    # The message must not fall back to the site's language (rows were once read on a
+    # helper thread, which did).
     rows = [ROW, ROW[:1] + ["十二"] + ROW[2:]]
     with translation.override(language), pytest.raises(LoadError) as caught:
         services.load_table(actor=site_admin, version=nurseries.version, schema=SCHEMA, rows=rows)
