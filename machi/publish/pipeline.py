@@ -614,7 +614,7 @@ def _complete_codes(column: list[object], change: normalize.Change) -> None:
 # pass in one process. Only a bounded number of chunks is in flight.
 
 PARALLEL_RECORDS = 50_000  # smaller files convert in a few seconds in one process
-CHUNK_RECORDS = 2_000
+CHUNK_RECORDS = 1_000  # a chunk's columns are many objects at once: 2,000 took 15 MB more
 _JOB: _RecordJob | None = None  # the forked workers' job, set just before they start
 
 
