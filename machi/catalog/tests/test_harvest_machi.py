@@ -8,7 +8,6 @@ with its own SQLite data directory, seeded and changed through its own services
 import datetime
 import os
 import subprocess
-import sys
 import textwrap
 import time
 import urllib.request
@@ -26,8 +25,7 @@ from machi.catalog.harvest import new_job, run_job
 from machi.catalog.models import Dataset, HarvestJob, HarvestRecord, HarvestSource
 from machi.catalog.queries import visible_datasets
 from machi.catalog.tests.harvest_helpers import free_port, make_source
-
-ROOT = Path(__file__).resolve().parents[3]
+from machi.tests.commands import MACHI, ROOT, run_machi
 
 SEED = """
 from django.contrib.auth.models import User
@@ -89,16 +87,7 @@ class Upstream:
         self.log = data_dir / "serve.log"
 
     def machi(self, *args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "machi.cli", *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-        return done.stdout
+        return run_machi(self.env, *args)
 
     def run(self, code: str) -> None:
         """Change the upstream catalog through its own services."""
@@ -107,7 +96,7 @@ class Upstream:
     def start(self) -> None:
         with self.log.open("ab") as log:  # a file, not a pipe nobody reads, which would fill
             self.server = subprocess.Popen(
-                [sys.executable, "-m", "machi.cli", "serve"],
+                [*MACHI, "serve"],
                 cwd=ROOT,
                 env=self.env,
                 stdout=log,

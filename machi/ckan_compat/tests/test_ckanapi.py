@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from machi.tests.commands import run_machi
 from machi.tests.test_serve import ROOT, free_port
 
 VENV_BIN = Path(sys.executable).parent
@@ -81,16 +82,7 @@ def empty_instance(tmp_path: Path, second_database: str | None) -> Iterator[dict
     env = _env(**extra, DJANGO_SUPERUSER_PASSWORD="correct horse battery")
 
     def machi(*args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "machi.cli", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-        return done.stdout
+        return run_machi(env, *args)
 
     machi("migrate", "--verbosity", "0")
     machi("createsuperuser", "--noinput", "--username", "admin", "--email", "admin@example.jp")

@@ -10,12 +10,11 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
+from machi.tests.commands import MACHI, ROOT, run_machi
 
 SETUP = """
 from django.contrib.auth.models import User
@@ -71,16 +70,7 @@ class Machi:
         self.env.update(MACHI_DATA_DIR=str(data_dir), MACHI_CONVERT_PROCESSES="2")
 
     def __call__(self, *args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "machi.cli", *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-        return done.stdout
+        return run_machi(self.env, *args)
 
     def run_state(self) -> tuple[str, float, str]:
         with sqlite3.connect(self.data_dir / "machi.sqlite3") as db:
@@ -96,7 +86,7 @@ def test_a_killed_worker_leaves_no_run_converting_for_ever(tmp_path: Path) -> No
     log = tmp_path / "worker.log"
     with log.open("wb") as output:
         worker = subprocess.Popen(
-            [sys.executable, "-m", "machi.cli", "worker"],
+            [*MACHI, "worker"],
             cwd=ROOT,
             env=machi.env,
             stdout=output,
