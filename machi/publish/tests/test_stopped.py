@@ -64,13 +64,18 @@ def test_a_conversion_whose_worker_stopped_fails_saying_why_and_converts_again(
     assert stopped.heartbeat is not None
 
 
-def test_the_reason_is_in_japanese(editor: User, aeds: Dataset, aed_upload: Callable) -> None:
+def test_staff_read_the_reason_in_japanese_on_the_runs_page(
+    editor: User, aeds: Dataset, aed_upload: Callable, client_for: Callable[[User], Client]
+) -> None:
     run = services.start_run(actor=editor, dataset=aeds, upload=aed_upload())
     _stop_at(run, RunStatus.RUNNING, heartbeat=timezone.now() - LONG_AGO)
     with translation.override("ja"):
         services.recover_stopped_runs()
     run.refresh_from_db()
-    assert "止まりました" in run.report["problems"][0]["message"]
+    message = run.report["problems"][0]["message"]
+    assert "止まりました" in message
+    page = client_for(editor).get(f"/staff/publish/{run.uid}/", HTTP_ACCEPT_LANGUAGE="ja")
+    assert message in page.content.decode()
 
 
 class Stopped(BaseException):
@@ -84,6 +89,7 @@ def test_a_publication_whose_worker_stopped_returns_to_review_and_nothing_change
     aed_upload: Callable,
     resident: Client,
     monkeypatch: pytest.MonkeyPatch,
+    client_for: Callable[[User], Client],
     first: bool,
 ) -> None:
     resource = None
@@ -121,6 +127,8 @@ def test_a_publication_whose_worker_stopped_returns_to_review_and_nothing_change
         assert not aeds.resources.exists()
     else:
         assert rows_of(resident, aeds)["total"] == 3  # the published version still serves
+    page = client_for(editor).get(f"/staff/publish/{run.uid}/").content.decode()
+    assert "Publish again" in page
 
     version = services.publish_run(actor=editor, run=run)
     assert version.resource.current == version
