@@ -3,7 +3,8 @@
 machi serve      migrate, load the demo into an empty database, start a task worker,
                  serve on HOST:PORT
 machi worker     run background tasks (conversions, loads, refreshes, harvests) until
-                 stopped, first queueing full-text indexes a stopped worker left unfinished
+                 stopped; first it queues the full-text indexes and ends the runs that a
+                 stopped worker left unfinished
 machi demo       load the demo catalog
 machi ingest     convert a staff file to standard open data and publish it
 machi harvest    harvest another catalog now (machi harvest --list shows the sources)

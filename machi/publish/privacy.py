@@ -36,7 +36,7 @@ NAME_SAMPLE = 500  # non-empty cells per column given to Sudachi...
 NAME_SAMPLE_ROWS = 5_000  # ...from the first rows only, so an empty column stops sampling
 ROWS_KEPT = 20
 
-_SEP = "\x1f"  # joins a row's cells; no cell text holds it
+_SEP = "\x1f"  # joins a column's cells; no cell text holds it
 _DIGIT = "0-9０-９"
 _GAP = "[- 　‐－ー−―().・（）]"  # never \s: it would match _SEP and join two cells
 # Not after a digit; the look-behind follows the first character so that the pattern
@@ -50,8 +50,8 @@ _TWELVE = re.compile(
     rf"(?<![{_DIGIT}])[{_DIGIT}]{{4}}[- ]?[{_DIGIT}]{{4}}[- ]?[{_DIGIT}]{{4}}(?![{_DIGIT}])"
 )
 _AT = re.compile("[@＠]")
-# The hot path decides with bytes.translate and substring tests (all in C) whether a row
-# needs a regular expression at all. A row's UTF-8 "shape": ASCII digits -> d, space and
+# The hot path decides with bytes.translate and substring tests (all in C) whether a
+# column needs a regular expression at all. Its UTF-8 "shape": ASCII digits -> d, space and
 # hyphen -> s; full-width digits (EF BC 90-99, the only chars encoded so) -> EBF -> d.
 _SHAPE = bytearray(b"x" * 256)
 for _byte in b"0123456789":

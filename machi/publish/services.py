@@ -167,7 +167,9 @@ def convert_run(run: Run, progress: Callable[[str, float], None] | None = None) 
         if progress is not None:
             progress(stage, fraction)
 
-    Run.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, stage="", progress=0.0)
+    Run.objects.filter(pk=run.pk).update(
+        status=RunStatus.RUNNING, stage="", progress=0.0, heartbeat=timezone.now()
+    )
     options = pipeline.Options.from_json(run.options)
     with _working(run), tempfile.TemporaryDirectory(prefix="machi-publish-") as folder:
         original = _local_copy(run, Path(folder))
@@ -246,6 +248,7 @@ def request_publication(*, actor: User, run: Run, override_reason: str = "") -> 
         progress=0.0,
         published_by=actor,
         override_reason=reason if run.error_count else "",
+        heartbeat=None,  # its conversion's is old: none until a worker starts loading it
     )
     if not claimed:
         raise PublishError(_("This version is already being published."))
@@ -379,9 +382,6 @@ def recover_stopped_runs(now: datetime.datetime | None = None) -> int:
                     report={"problems": [{"code": "stopped", "message": message}]},
                 )
             else:
-                draft = ResourceVersion.objects.filter(pk=run.report.get(_DRAFT)).first()
-                if draft is not None and draft.resource.current_id != draft.pk:
-                    _discard_draft(run, draft)
                 report = {k: v for k, v in run.report.items() if k != _DRAFT}
                 report["publish_error"] = _(
                     "Publishing stopped midway: the worker loading the table stopped. The "
@@ -390,6 +390,9 @@ def recover_stopped_runs(now: datetime.datetime | None = None) -> int:
                 changed = Run.objects.filter(pk=run.pk, status=RunStatus.PUBLISHING).update(
                     status=RunStatus.REVIEW, stage="", progress=1.0, report=report
                 )
+                draft = ResourceVersion.objects.filter(pk=run.report.get(_DRAFT)).first()
+                if changed and draft is not None and draft.resource.current_id != draft.pk:
+                    _discard_draft(run, draft)
             if changed:
                 recovered += 1
                 logger.warning("run %s stopped while %s: recovered", run.pk, run.status)

@@ -138,10 +138,12 @@ def test_a_publication_whose_worker_stopped_returns_to_review_and_nothing_change
 def test_a_publication_waiting_for_a_worker_is_left_alone(
     editor: User, aeds: Dataset, aed_upload: Callable
 ) -> None:
-    run = services.request_publication(actor=editor, run=converted(editor, aeds, aed_upload()))
-    assert run.heartbeat is not None  # from its conversion
-    Run.objects.filter(pk=run.pk).update(heartbeat=None)
+    run = converted(editor, aeds, aed_upload())
+    assert run.heartbeat is not None  # from its conversion, now old
+    run = services.request_publication(actor=editor, run=run)
     assert services.recover_stopped_runs(now=timezone.now() + LONG_AGO) == 0
+    run.refresh_from_db()
+    assert run.status == RunStatus.PUBLISHING
 
 
 @pytest.mark.django_db(
