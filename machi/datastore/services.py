@@ -71,7 +71,7 @@ def load_table(
             canonical=canonical and _all_canonical(schema),
         )
         nulls = engine.null_counts(name, columns)
-        engine.finish_table(name, columns, search=search_ready)
+        engine.finish_table(name, columns)
     columns = [replace(c, nulls=n) for c, n in zip(columns, nulls, strict=True)]
     previous = Table.objects.filter(version=version).first()
     try:
@@ -214,6 +214,23 @@ _CANONICAL: dict[str, Callable[[str], Any]] = {
     "time": lambda text: datetime.time.fromisoformat(text).isoformat(),
     "datetime": datetime.datetime.fromisoformat,
 }
+# Types whose values repeat (a column of dates holds a few thousand days): each text is
+# read once, then found in a dict.
+_REPEATING = {"date", "time"}
+
+
+class _Remembered(dict[str, Any]):
+    """A parser's results by text; a text not seen yet is parsed on look-up."""
+
+    def __init__(self, parse: Callable[[str], Any]) -> None:
+        super().__init__()
+        self.parse = parse
+
+    def __missing__(self, text: str) -> Any:
+        if len(self) >= 100_000:
+            return self.parse(text)
+        value = self[text] = self.parse(text)
+        return value
 
 
 def _all_canonical(schema: dict[str, Any]) -> bool:
@@ -234,31 +251,42 @@ def _canonical_rows(
     if not _all_canonical(schema):
         yield from _cast_rows(schema, columns, rows, source=source, first_line=first_line)
         return
-    parsers = [_CANONICAL.get(f.get("type", "string")) for f in fields]
+    parsers: list[Callable[[str], Any] | None] = []
+    for f in fields:
+        kind = f.get("type", "string")
+        parse = _CANONICAL.get(kind)
+        parsers.append(_Remembered(parse).__getitem__ if kind in _REPEATING and parse else parse)
     width = len(parsers)
     for offset, row in enumerate(rows):
         if len(row) != width:
-            line = first_line + offset
-            raise _width_error(source, line, len(row), width)
-        values: list[Any] = []
-        for parse, cell, field in zip(parsers, row, fields, strict=True):
-            if cell == "":
-                values.append(None)
-            elif parse is None:
-                values.append(cell)
-            else:
-                try:
-                    values.append(parse(cell))
-                except (ValueError, KeyError):
-                    line = first_line + offset
-                    raise LoadError(
-                        _cell_message(
-                            source, line, Field.from_descriptor(field), cell, {"type": ""}
-                        ),
-                        line=line,
-                        column=field["name"],
-                    ) from None
-        yield values
+            raise _width_error(source, first_line + offset, len(row), width)
+        try:
+            # One comprehension a row: text as it is, other cells parsed, empty ones NULL.
+            yield [(p(c) if p else c) if c else None for p, c in zip(parsers, row, strict=True)]
+        except (ValueError, KeyError):
+            raise _canonical_error(fields, parsers, row, source, first_line + offset) from None
+
+
+def _canonical_error(
+    fields: Sequence[dict[str, Any]],
+    parsers: Sequence[Callable[[str], Any] | None],
+    row: Sequence[str],
+    source: str,
+    line: int,
+) -> LoadError:
+    """The first cell of `row` its parser refuses, as a LoadError."""
+    for parse, cell, field in zip(parsers, row, fields, strict=True):
+        if not cell or parse is None:
+            continue
+        try:
+            parse(cell)
+        except (ValueError, KeyError):
+            return LoadError(
+                _cell_message(source, line, Field.from_descriptor(field), cell, {"type": ""}),
+                line=line,
+                column=field["name"],
+            )
+    raise AssertionError("a cell failed to parse once and not again")
 
 
 def _width_error(source: str, line: int, found: int, width: int) -> LoadError:
