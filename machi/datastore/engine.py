@@ -343,9 +343,9 @@ def fill_search(name: str, columns: Sequence[Column], *, batch: int = BATCH) -> 
 
 
 def _ensure_contentless_fts(cursor: Any, name: str) -> None:
-    """Tables loaded before 0.x (FTS5 over the table's `_search` column, kept in step by
-    triggers) get the contentless index; fill_search only runs on a table whose index
-    is unfinished, so nothing built is lost."""
+    """A table loaded by an earlier machi (FTS5 over the table's `_search` column, kept in
+    step by triggers) gets the contentless index; fill_search only runs on a table whose
+    index is unfinished, so nothing built is lost."""
     cursor.execute(
         "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = %s", [f"{name}#fts"]
     )
@@ -377,10 +377,7 @@ def _write_tokens(
         select = f"SELECT _id, {listed} FROM {quote(name)} WHERE _id > %s ORDER BY _id LIMIT %s"
         fts = quote(f"{name}#fts")
         write = f"INSERT INTO {fts}(_search, rowid) VALUES (%s, %s)"
-        with connection().cursor() as cursor:
-            cursor.execute(f"SELECT rowid FROM {fts} ORDER BY rowid DESC LIMIT 1")
-            last_written = cursor.fetchone()
-        start = last_written[0] if last_written else 0
+        start = _last_indexed(fts)
     with connection().cursor() as cursor:
         cursor.execute(f"SELECT max(_id) FROM {qualified(name)}")
         (rows,) = cursor.fetchone()
@@ -412,10 +409,22 @@ def _write_tokens(
                             texts, ids = [t for t, _ in changes], [i for _, i in changes]
                             cursor.execute(write, [texts, ids])
                         else:
-                            cursor.executemany(write, [c for c in changes if c[0]])
+                            # Inside the write lock: rows another run of the task has
+                            # written meanwhile are not indexed twice.
+                            written = _last_indexed(fts)
+                            fresh = [c for c in changes if c[0] and c[1] > written]
+                            cursor.executemany(write, fresh)
                 yield done
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _last_indexed(fts: str) -> int:
+    """The last row a contentless FTS5 index holds (0: none)."""
+    with connection().cursor() as cursor:
+        cursor.execute(f"SELECT rowid FROM {fts} ORDER BY rowid DESC LIMIT 1")
+        found = cursor.fetchone()
+    return found[0] if found else 0
 
 
 _FILL_PART = 250  # small: a batch's first part is analysed before any write overlaps

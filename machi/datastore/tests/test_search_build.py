@@ -186,6 +186,17 @@ def test_a_stopped_build_is_finished_by_the_next_run(
     assert found_names(resident, later, "保育") == found_names(resident, loaded, "保育")
 
 
+def test_two_runs_at_once_index_each_row_once(load: Callable[..., Table]) -> None:
+    loaded = load(300, search_later=False)
+    later = load(300, search_later=True)
+    first = engine.fill_search(later.name, later.column_list, batch=100)
+    assert next(first) == 100  # its next batches are being analysed...
+    assert list(engine.fill_search(later.name, later.column_list, batch=100)) == [200, 300]
+    list(first)  # ...and arrive after a second run wrote the same rows
+    assert tokens(later) == tokens(loaded)
+    assert index_content(later) == index_content(loaded)
+
+
 def test_a_table_without_searched_text_is_ready_with_an_index(
     site_admin: User, make_dataset: Callable[..., Dataset], kikaku: Department, resident: Client
 ) -> None:
@@ -216,8 +227,7 @@ def test_a_table_loaded_before_contentless_indexes_gets_one(
         cursor.execute(f"DROP TABLE {fts}")
         cursor.execute(f"ALTER TABLE {name} ADD COLUMN _search text")
         cursor.execute(
-            f"CREATE VIRTUAL TABLE {fts} USING fts5(_search, content={name}, "
-            "content_rowid='_id')"
+            f"CREATE VIRTUAL TABLE {fts} USING fts5(_search, content={name}, content_rowid='_id')"
         )
         cursor.execute(
             f"CREATE TRIGGER {engine.quote(later.name + '#ai')} AFTER INSERT ON {name} BEGIN "
