@@ -34,6 +34,12 @@ CACHE_LIMIT = 20_000  # distinct values remembered per column
 # ...of which clean ones, which the quick path reads anyway: enough for a column of
 # kinds or codes, while a column of names does not fill memory with them.
 QUICK_CACHE_LIMIT = 2_000
+# Once a column's cache is full, the share of its cells found in it over the next
+# CACHE_LIMIT look-ups says whether its values repeat: below this (row numbers,
+# addresses, phone numbers: 0-10% in the benchmark's file, against 20-100% for dates,
+# areas, names and kinds) the cache is emptied and not filled again, so a worker's
+# memory stays what it is after the first rows.
+CACHE_MIN_HITS = 0.15
 
 
 @dataclass
@@ -223,6 +229,11 @@ class ColumnPlan:
     _cache: dict[object, tuple[object, Any]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    # The cache is "filling", then "judged" (cells looked up and missed are counted),
+    # then "kept" or "dropped" (CACHE_MIN_HITS).
+    _cache_state: str = field(default="filling", init=False, repr=False, compare=False)
+    _looked: int = field(default=0, init=False, repr=False, compare=False)
+    _missed: int = field(default=0, init=False, repr=False, compare=False)
     _quick: Callable[[str], object] = field(init=False, repr=False, compare=False)
     _parser: Callable[[object, str], tuple[object, str]] = field(
         init=False, repr=False, compare=False
@@ -255,6 +266,9 @@ class ColumnPlan:
             return []
         cache = self._cache
         entries: list[Any] = list(map(cache.get, values))
+        if self._cache_state == "judged":
+            self._looked += len(entries)
+            self._missed += entries.count(None)
         if None in entries:
             quick = self._quick
             for i, entry in enumerate(entries):
@@ -268,7 +282,7 @@ class ColumnPlan:
                         entry = self._remember(value)
                     else:
                         entry = (out, ())
-                        if len(cache) < QUICK_CACHE_LIMIT:
+                        if len(cache) < QUICK_CACHE_LIMIT and self._cache_state != "dropped":
                             cache[value] = entry
                 entries[i] = entry
         changed = list(map(_SECOND, entries))
@@ -291,11 +305,20 @@ class ColumnPlan:
 
     def _remember(self, value: object) -> tuple[object, Any]:
         entry = self._compute(value)
-        # Never cache numbers equal to 0 or 1: True == 1 would find their entry.
-        if len(self._cache) < CACHE_LIMIT and (
-            value.__class__ is str or not (value == 0 or value == 1)
-        ):
-            self._cache[value] = entry
+        if len(self._cache) < CACHE_LIMIT:
+            if self._cache_state != "dropped" and (
+                # Never cache numbers equal to 0 or 1: True == 1 would find their entry.
+                value.__class__ is str or not (value == 0 or value == 1)
+            ):
+                self._cache[value] = entry
+        elif self._cache_state == "filling":
+            self._cache_state = "judged"
+        elif self._cache_state == "judged" and self._looked >= CACHE_LIMIT:
+            if self._looked - self._missed < CACHE_MIN_HITS * self._looked:
+                self._cache.clear()
+                self._cache_state = "dropped"
+            else:
+                self._cache_state = "kept"
         return entry
 
     def _compute(self, value: object) -> tuple[object, Any]:

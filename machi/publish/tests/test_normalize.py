@@ -378,6 +378,32 @@ def test_workbook_booleans_and_the_cache_do_not_mix_up_true_and_one() -> None:
     assert [flags.convert(v, 2) for v in (True, 1, False, 0)] == [True, True, False, False]
 
 
+def test_a_column_whose_values_do_not_repeat_stops_caching_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from machi.publish.normalize import plans
+
+    monkeypatch.setattr(plans, "CACHE_LIMIT", 50)
+    phones = [f"（０３）{n:04d}－{n % 7:04d}" for n in range(400)]  # every one different
+    days = [f"R5.{1 + k // 28}.{1 + k % 28}" for k in range(60)]
+    dates = [days[n % 60] for n in range(400)]  # 60 days, again and again
+    for name, values, kept in (("電話番号", phones, False), ("開設日", dates, True)):
+        plan = _plan(name, values[:5])
+        fresh = _plan(name, values[:5])
+        assert plan.type == ("string" if kept is False else "date")
+        chunks = [values[i : i + 40] for i in range(0, len(values), 40)]
+        out = [
+            v
+            for n, c in enumerate(chunks)
+            for v in plan.convert_column(c, list(range(n * 40, n * 40 + len(c))))
+        ]
+        assert plan._cache_state == ("kept" if kept else "dropped")
+        assert (len(plan._cache) > 0) is kept
+        # What it changed and counted is what converting the cells one by one gives.
+        assert out == [fresh.convert(v, 0) for v in values]
+        assert plan.changes == fresh.changes
+
+
 # ---------------------------------------------------------------- phones and postcodes
 
 
