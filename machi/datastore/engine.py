@@ -403,15 +403,15 @@ def _write_tokens(
             while inflight and (len(inflight) > ahead or not more):
                 done, pending = inflight.popleft()
                 with transaction.atomic(using=ALIAS), connection().cursor() as cursor:
+                    # SQLite, inside the write lock: rows another run of the task has
+                    # written meanwhile are not indexed twice.
+                    written = 0 if postgres else _last_indexed(fts)
                     for future in pending:
                         changes = future.result()
                         if postgres:
                             texts, ids = [t for t, _ in changes], [i for _, i in changes]
                             cursor.execute(write, [texts, ids])
                         else:
-                            # Inside the write lock: rows another run of the task has
-                            # written meanwhile are not indexed twice.
-                            written = _last_indexed(fts)
                             fresh = [c for c in changes if c[0] and c[1] > written]
                             cursor.executemany(write, fresh)
                 yield done

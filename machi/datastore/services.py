@@ -215,8 +215,9 @@ _CANONICAL: dict[str, Callable[[str], Any]] = {
     "datetime": datetime.datetime.fromisoformat,
 }
 # Types whose values repeat (a column of dates holds a few thousand days): each text is
-# read once, then found in a dict.
+# read once, then found in a dict of at most _REMEMBERED texts per column.
 _REPEATING = {"date", "time"}
+_REMEMBERED = 100_000
 
 
 class _Remembered(dict[str, Any]):
@@ -227,7 +228,7 @@ class _Remembered(dict[str, Any]):
         self.parse = parse
 
     def __missing__(self, text: str) -> Any:
-        if len(self) >= 100_000:
+        if len(self) >= _REMEMBERED:
             return self.parse(text)
         value = self[text] = self.parse(text)
         return value
