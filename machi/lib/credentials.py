@@ -6,7 +6,12 @@ import secrets
 
 
 def new_secret() -> str:
-    return secrets.token_urlsafe(32)
+    """43 URL-safe characters, never starting with "-": a prefix such as `-Xy3…` would be
+    read as an option by `machi token revoke PREFIX` (one token in 64 could not be
+    revoked from the command line)."""
+    while (secret := secrets.token_urlsafe(32)).startswith("-"):
+        pass
+    return secret
 
 
 def digest(plaintext: str) -> str:

@@ -54,6 +54,21 @@ def test_command_lists_and_revokes(editor: User, call: Callable[..., Any]) -> No
     assert status == 403
 
 
+def test_every_token_can_be_revoked_by_its_prefix(
+    editor: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # secrets.token_urlsafe starts one secret in 64 with "-", which the command line
+    # would take for an option: such a draw is not used.
+    import secrets
+
+    draws = iter(["-" + "A" * 42, "B" * 43])
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda n: next(draws))
+    plaintext = _create("editor")
+    assert plaintext == "B" * 43
+    call_command("token", "revoke", plaintext[:8], stdout=StringIO())
+    assert ApiToken.objects.get(owner=editor).revoked is not None
+
+
 def test_staff_create_a_token_in_the_back_office_and_see_it_once(
     editor: User, client_for: Callable[[User], Client], call: Callable[..., Any]
 ) -> None:
