@@ -110,3 +110,19 @@ def test_a_query_over_the_time_limit_is_stopped_and_the_next_one_runs(big: Table
     with connections["datastore"].cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {engine.qualified(big.name)}")
         assert cursor.fetchone()[0] == 30000
+
+
+@pytest.mark.skipif("connections['datastore'].vendor != 'postgresql'", reason="PostgreSQL's JIT")
+def test_queries_under_a_time_limit_are_not_compiled(big: Table) -> None:
+    """statement_timeout does not stop JIT compiling: a query planned as costly (any
+    cross join) would run on past its limit while it compiles."""
+    costly = f"EXPLAIN SELECT count(*) FROM {engine.qualified(big.name)} a, "
+    costly += f"{engine.qualified(big.name)} b"
+    with connections["datastore"].cursor() as cursor:
+        cursor.execute(costly)
+        if not any("JIT" in line for (line,) in cursor.fetchall()):
+            pytest.skip("this PostgreSQL server does not compile queries (jit off or no LLVM)")
+    with engine.time_limit(1000), connections["datastore"].cursor() as cursor:
+        cursor.execute(costly)
+        plan = [line for (line,) in cursor.fetchall()]
+    assert plan and not any("JIT" in line for line in plan)
