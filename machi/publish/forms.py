@@ -61,18 +61,31 @@ class LayoutForm(forms.Form):
         help_text=_("For a header over two rows, give both: 3,4"),
         max_length=50,
     )
-    body_start = forms.IntegerField(label=_("First data row"), min_value=1, required=False)
+    body_start = forms.IntegerField(
+        label=_("First data row"),
+        help_text=_("Empty: the first filled row under the header."),
+        min_value=1,
+        required=False,
+    )
     section_mode = forms.ChoiceField(
         label=_("Section rows (such as ＜手続き・くらし＞)"),
         choices=[("column", _("Keep as a column “区分”")), ("drop", _("Drop"))],
         widget=forms.RadioSelect,
     )
 
-    def __init__(self, *args: Any, sheets: list[dict[str, Any]], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        sheets: list[dict[str, Any]],
+        found: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """`found`: the layout being corrected (the report's), which the form starts from."""
         super().__init__(*args, **kwargs)
         self.fields["sheet"].choices = [
             (s["index"], s["name"] or str(s["index"] + 1)) for s in sheets
         ]
+        self.found = found or {}
 
     def clean_header_rows(self) -> list[int]:
         text = self.cleaned_data["header_rows"].replace("、", ",").replace(" ", "")
@@ -82,7 +95,32 @@ class LayoutForm(forms.Form):
             raise forms.ValidationError(_("Give row numbers such as 3 or 3,4.")) from None
         if not rows or rows[0] < 1:
             raise forms.ValidationError(_("Give row numbers such as 3 or 3,4."))
+        if rows != list(range(rows[0], rows[-1] + 1)):
+            raise forms.ValidationError(
+                _("A header over several rows is rows next to each other, such as 3,4.")
+            )
+        last = self.found.get("last_head_row")
+        if last and rows[-1] > last:
+            raise forms.ValidationError(
+                _("Choose header rows among rows 1 to %(last)d.") % {"last": last}
+            )
         return rows
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        rows, start = data.get("header_rows"), data.get("body_start")
+        if not rows:
+            return data
+        if start == self.found.get("body_start") and rows != self.found.get("header_rows"):
+            # The first data row was left as guessed for the old header: found anew.
+            data["body_start"] = start = None
+        if start is not None and start <= rows[-1]:
+            self.add_error(
+                "body_start",
+                _("The first data row must come after the header (row %(row)d).")
+                % {"row": rows[-1]},
+            )
+        return data
 
     def options(self) -> dict[str, Any]:
         data = self.cleaned_data

@@ -151,6 +151,7 @@ def convert(
             "title": found.title,
             "section_mode": found.section_mode,
             "guessed": options.header_rows is None,
+            "last_head_row": head[-1][0],  # the header is found among the rows up to this one
             "head": [[n, [_text(c) for c in cells]] for n, cells in head[:15]],
         }
         sample_body = layouts.BodyReader(found, sheet=sheet.name, source_name=filename)

@@ -120,6 +120,7 @@ def _run_context(request: HttpRequest, run: Run, **forms_given: Any) -> dict[str
                 "section_mode": found["section_mode"],
             },
             sheets=report["file"].get("sheets", []),
+            found=found,
         )
         context["standard_form"] = forms_given.get("standard_form") or _standard_form(run)
         context["types"] = forms.TYPES
@@ -160,7 +161,11 @@ def run_progress(request: HttpRequest, uid: str) -> JsonResponse:
 @require_POST
 def run_layout(request: HttpRequest, uid: str) -> HttpResponse:
     run = _run(request, uid)
-    form = forms.LayoutForm(request.POST, sheets=run.report.get("file", {}).get("sheets", []))
+    form = forms.LayoutForm(
+        request.POST,
+        sheets=run.report.get("file", {}).get("sheets", []),
+        found=run.report.get("layout"),
+    )
     if not form.is_valid():
         return render(
             request, "publish/run.html", _run_context(request, run, layout_form=form), status=400

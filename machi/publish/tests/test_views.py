@@ -110,6 +110,68 @@ def test_staff_correct_the_header_guess(
     assert "小石川公園トイレ" in [c["name"] for c in run.report["columns"]]
 
 
+def test_a_header_moved_down_takes_the_data_from_under_it(
+    client_for: Callable[[User], Client],
+    editor: User,
+    toilets: Dataset,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """The first data row the form shows is the old guess's (5): left as it is, the data
+    starts under the new header, not inside it."""
+    client = client_for(editor)
+    run = upload(
+        client, toilets, sheet_with_a_title(), "toilets.xlsx", django_capture_on_commit_callbacks
+    )
+    assert (run.report["layout"]["header_rows"], run.report["layout"]["body_start"]) == ([4], 5)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/staff/publish/{run.uid}/layout",
+            {"sheet": 0, "header_rows": "4,5", "body_start": "5", "section_mode": "column"},
+        )
+    assert response.status_code == 302
+    run.refresh_from_db()
+    assert (run.report["layout"]["header_rows"], run.report["layout"]["body_start"]) == ([4, 5], 6)
+    assert run.row_count == 1
+    assert run.report["preview"][1][0] == "本郷公園トイレ"
+
+
+@pytest.mark.parametrize(
+    ("header_rows", "body_start", "message"),
+    [
+        ("4", "4", "データの最初の行は見出し（4 行目）より後にしてください。"),
+        ("3,4", "2", "データの最初の行は見出し（4 行目）より後にしてください。"),
+        ("99", "", "見出しの行は 1〜6 行目から選んでください。"),
+        ("1,4", "", "複数行の見出しは、3,4 のように続いた行で指定してください。"),
+    ],
+)
+def test_a_header_and_data_start_that_do_not_fit_are_refused(
+    client_for: Callable[[User], Client],
+    editor: User,
+    toilets: Dataset,
+    django_capture_on_commit_callbacks: Any,
+    header_rows: str,
+    body_start: str,
+    message: str,
+) -> None:
+    client = client_for(editor)
+    run = upload(
+        client, toilets, sheet_with_a_title(), "toilets.xlsx", django_capture_on_commit_callbacks
+    )
+    response = client.post(
+        f"/staff/publish/{run.uid}/layout",
+        {
+            "sheet": 0,
+            "header_rows": header_rows,
+            "body_start": body_start,
+            "section_mode": "column",
+        },
+    )
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    run.refresh_from_db()
+    assert run.report["layout"]["header_rows"] == [4]  # the draft is as it was
+
+
 def test_a_wrong_header_row_is_refused_with_a_message(
     client_for: Callable[[User], Client],
     editor: User,
