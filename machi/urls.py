@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.contrib import admin
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponsePermanentRedirect, JsonResponse
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.decorators.cache import never_cache
 
@@ -21,11 +22,18 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok", "database": connection.vendor})
 
 
+def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    """For clients that ask for /favicon.ico without reading the page's icon link. The
+    address is looked up per request: the static files' manifest may not exist at import."""
+    return HttpResponsePermanentRedirect(static("machi/favicon.svg"))
+
+
 admin.site.site_header = settings.MACHI_SITE_NAME
 admin.site.site_title = settings.MACHI_SITE_NAME
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
     path("staff/publish/", include("machi.publish.urls")),
     path("", include("machi.ask.urls")),  # /ask/, /staff/ask/

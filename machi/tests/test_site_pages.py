@@ -1,0 +1,38 @@
+"""Pages every site has: its own error pages, in the visitor's language and readable on a
+phone, and its icon."""
+
+from django.test import Client, RequestFactory
+from django.views.defaults import server_error
+
+
+def test_a_missing_page_has_the_site_around_it_in_japanese(db: None, resident: Client) -> None:
+    response = resident.get("/dataset/does-not-exist/")
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "<h1>ページが見つかりません</h1>" in page
+    assert "文京区オープンデータ" in page  # the site's header, not Django's bare page
+    assert 'name="viewport"' in page
+    assert 'action="/dataset/"' in page  # a search box to find what was meant
+
+
+def test_a_missing_page_in_english(db: None, resident: Client) -> None:
+    response = resident.get("/dataset/does-not-exist/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "<h1>Page not found</h1>" in page and "Bunkyo City Open Data" in page
+
+
+def test_a_server_error_page_needs_neither_request_context_nor_database() -> None:
+    # Django renders 500.html without context processors; the database may be what failed.
+    response = server_error(RequestFactory().get("/"))
+    assert response.status_code == 500
+    page = response.content.decode()
+    assert "エラーが発生しました" in page and "Server error" in page
+    assert 'name="viewport"' in page
+
+
+def test_the_site_has_an_icon(db: None, resident: Client) -> None:
+    page = resident.get("/").content.decode()
+    assert 'rel="icon" href="/static/machi/favicon.svg"' in page
+    response = resident.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"] == "/static/machi/favicon.svg"
