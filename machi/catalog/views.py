@@ -3,10 +3,12 @@
 import csv
 import io
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.utils.http import urlencode
+from django.utils.translation import get_language
 from django.views.decorators.http import require_safe
 
 from machi.accounts.models import Department
@@ -113,13 +115,34 @@ def _visible_dataset(request: HttpRequest, name: str) -> Dataset:
     return dataset
 
 
+# Bookkeeping of harvesting and of the record itself, which says nothing to a reader.
+_UNSHOWN_CHANGES = {"harvest_hash", "remote_id", "created", "modified"}
+
+
+def _changed_fields(event: AuditEvent) -> str:
+    """The names readers know (the form's labels) of the fields an update changed; a
+    creation lists none, as every field is new."""
+    if event.action == AuditEvent.Action.CREATE:
+        return ""
+    order = {field.name: n for n, field in enumerate(Dataset._meta.get_fields())}
+    labels = []
+    for name in sorted(event.changes, key=lambda name: order.get(name, len(order))):
+        if name in _UNSHOWN_CHANGES:
+            continue
+        try:
+            field = Dataset._meta.get_field(name)
+        except FieldDoesNotExist:
+            continue
+        labels.append(str(getattr(field, "verbose_name", name)))
+    return ("、" if get_language().startswith("ja") else ", ").join(labels)
+
+
 @require_safe
 @dcat_views.negotiates_rdf  # Accept: text/turtle etc. get the RDF
 def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
     dataset = _visible_dataset(request, name)
-    history = AuditEvent.objects.filter(object_type="catalog.dataset", object_id=str(dataset.pk))[
-        :20
-    ]
+    events = AuditEvent.objects.filter(object_type="catalog.dataset", object_id=str(dataset.pk))
+    history = [(event, _changed_fields(event)) for event in events[:20]]
     return render(
         request,
         "catalog/dataset.html",

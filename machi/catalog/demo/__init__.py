@@ -97,6 +97,9 @@ def load_demo() -> dict[str, int]:
             standard=item.get("standard", ""),
             modified=modified,
         )
+        if modified is not None:
+            # The demo's datasets were published when last updated, not when it was loaded.
+            Dataset.objects.filter(pk=dataset.pk).update(created=modified)
         for resource in item.get("resources", []):
             upload = None
             if resource.get("file"):

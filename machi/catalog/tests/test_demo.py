@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.db import transaction
+from django.db.models import F
 from django.test import Client, override_settings
 
 from machi.accounts.models import Department
@@ -42,6 +43,8 @@ def test_demo_is_a_realistic_bunkyo_catalog(demo: None) -> None:
     assert Department.objects.filter(datasets__isnull=False).distinct().count() >= 10
     assert News.objects.filter(kind="notice").exists()
     assert Showcase.objects.filter(datasets__isnull=False).exists()
+    # A dataset page never says it was updated before it was created.
+    assert not Dataset.objects.filter(created__gt=F("modified")).exists()
     titles = " ".join(Dataset.objects.values_list("title", flat=True))
     for word in [
         "集会施設",

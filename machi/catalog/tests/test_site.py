@@ -191,3 +191,20 @@ def test_saving_without_changes_does_not_mark_the_dataset_updated(
     hoikuen.refresh_from_db()
     assert hoikuen.modified > before
     assert News.objects.filter(dataset=hoikuen, kind="update").exists()
+
+
+def test_change_history_names_fields_as_readers_know_them(
+    resident: Client,
+    hoikuen: Dataset,
+    site_admin,  # type: ignore[no-untyped-def]
+) -> None:
+    services.update_dataset(
+        actor=site_admin, dataset=hoikuen, title="認可保育園の一覧", description="更新しました。"
+    )
+    page = resident.get(f"/dataset/{hoikuen.name}/").content.decode()
+    history = page[page.index('id="history-heading"') :]
+    assert "更新" in history and "タイトル、説明" in history
+    assert "description" not in history and "harvest_hash" not in history
+    english = resident.get(f"/dataset/{hoikuen.name}/", HTTP_ACCEPT_LANGUAGE="en").content
+    history = english.decode()[english.decode().index('id="history-heading"') :]
+    assert "title, description" in history
