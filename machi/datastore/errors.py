@@ -1,10 +1,11 @@
 """Errors that tell the reader what was wrong and where, in their language."""
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 # Frictionless type names as staff and developers read them.
 TYPE_NAMES = {
-    "string": _("text"),
+    "string": pgettext_lazy("column type", "text"),
     "integer": _("whole number"),
     "number": _("number"),
     "boolean": _("true/false"),

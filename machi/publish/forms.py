@@ -6,12 +6,13 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from machi.catalog.models import Dataset
 from machi.publish import standards
 
 TYPES = [
-    ("string", _("text")),
+    ("string", pgettext_lazy("column type", "text")),
     ("integer", _("integer")),
     ("number", _("number")),
     ("boolean", _("yes/no")),

@@ -3,31 +3,36 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
+from machi.publish.forms import TYPES
 from machi.publish.models import Run
 
 SHOWN_PROBLEMS = 30
+TYPE_NAMES = dict(TYPES)  # a column type as staff read it
+
+# What each normalising rule did, as the report names it (a rule's code is in the JSON).
 RULE_NAMES = {
-    "width": "全角→半角",
-    "kana": "半角カナ→全角",
-    "wareki": "和暦→西暦",
-    "date": "日付",
-    "datetime": "日時",
-    "time": "時刻",
-    "number": "数値",
-    "flag": "有無",
-    "phone": "電話番号",
-    "postcode": "郵便番号",
-    "space": "空白",
-    "latlon": "緯度経度",
-    "swapped-latlon": "緯度経度の入れ替え",
-    "lg-code": "団体コードの検査数字",
-    "dash": "空欄を表す記号",
+    "width": pgettext_lazy("change rule", "full width to half width"),
+    "kana": pgettext_lazy("change rule", "half-width kana to full width"),
+    "wareki": pgettext_lazy("change rule", "Japanese era to Western year"),
+    "date": pgettext_lazy("change rule", "date"),
+    "datetime": pgettext_lazy("change rule", "date and time"),
+    "time": pgettext_lazy("change rule", "time"),
+    "number": pgettext_lazy("change rule", "number"),
+    "flag": pgettext_lazy("change rule", "yes/no"),
+    "phone": pgettext_lazy("change rule", "phone number"),
+    "postcode": pgettext_lazy("change rule", "postcode"),
+    "space": pgettext_lazy("change rule", "spaces"),
+    "latlon": pgettext_lazy("change rule", "latitude and longitude"),
+    "swapped-latlon": pgettext_lazy("change rule", "latitude and longitude swapped"),
+    "lg-code": pgettext_lazy("change rule", "check digit of the local government code"),
+    "dash": pgettext_lazy("change rule", "mark for an empty cell"),
 }
 
 
 def rule_name(rule: str) -> str:
-    return RULE_NAMES.get(rule, rule)
+    return str(RULE_NAMES.get(rule, rule))
 
 
 def as_text(run: Run) -> str:
@@ -86,7 +91,8 @@ def as_text(run: Run) -> str:
         for column in columns:
             source = column.get("source")
             renamed = f" ← {source}" if source and source != column["name"] else ""
-            lines.append(f"  {column['name']}{renamed}: {column['type']}")
+            kind = column["type"]
+            lines.append(f"  {column['name']}{renamed}: {TYPE_NAMES.get(kind, kind)} ({kind})")
             for change in column["changes"]:
                 sample = "; ".join(f"{a} → {b}" for a, b in change["samples"][:2])
                 lines.append(

@@ -101,6 +101,7 @@ def _run_context(request: HttpRequest, run: Run, **forms_given: Any) -> dict[str
         "columns": [
             {
                 **column,
+                "type_label": reports.TYPE_NAMES.get(column["type"], column["type"]),
                 "changes": [
                     {**change, "label": reports.rule_name(change["rule"])}
                     for change in column["changes"]
@@ -112,6 +113,8 @@ def _run_context(request: HttpRequest, run: Run, **forms_given: Any) -> dict[str
     context["editable"] = run.status == RunStatus.REVIEW
     if run.status in {RunStatus.REVIEW, RunStatus.PUBLISHED} and "layout" in report:
         found = report["layout"]
+        width = max((len(cells) for _n, cells in found["head"]), default=0)
+        context["head_columns"] = [_column_letter(n) for n in range(width)]
         context["layout_form"] = forms_given.get("layout_form") or forms.LayoutForm(
             initial={
                 "sheet": run.options.get("sheet", 0),
@@ -126,6 +129,16 @@ def _run_context(request: HttpRequest, run: Run, **forms_given: Any) -> dict[str
         context["types"] = forms.TYPES
         context["publish_form"] = forms_given.get("publish_form") or forms.PublishForm()
     return context
+
+
+def _column_letter(index: int) -> str:
+    """A column as spreadsheets name it: A … Z, AA, AB …"""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
 
 
 def _standard_form(run: Run, data: Any = None) -> forms.StandardForm:

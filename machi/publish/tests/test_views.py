@@ -232,3 +232,42 @@ def test_progress_is_reported_as_json(
     }
     page = client.get(response["Location"]).content.decode()
     assert "<progress" in page
+
+
+def test_the_report_names_types_and_changes_in_the_readers_language(
+    client_for: Callable[[User], Client],
+    editor: User,
+    toilets: Dataset,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    client = client_for(editor)
+    run = upload(
+        client, toilets, sheet_with_a_title(), "toilets.xlsx", django_capture_on_commit_callbacks
+    )
+    english = client.get(f"/staff/publish/{run.uid}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Japanese era to Western year" in english and "和暦→西暦" not in english
+    assert "和暦→西暦" in client.get(f"/staff/publish/{run.uid}/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/staff/publish/{run.uid}/publish", {})
+    page = client.get(f"/staff/publish/{run.uid}/").content.decode()
+    assert "<td>日付</td>" in page and "<td>文字列</td>" in page  # not date, string
+    assert "<td>date</td>" not in page
+
+
+def test_the_file_s_first_rows_are_shown_with_spreadsheet_column_letters(
+    client_for: Callable[[User], Client],
+    editor: User,
+    toilets: Dataset,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    client = client_for(editor)
+    run = upload(
+        client, toilets, sheet_with_a_title(), "toilets.xlsx", django_capture_on_commit_callbacks
+    )
+    page = client.get(f"/staff/publish/{run.uid}/").content.decode()
+    head = page[page.index('class="head-rows"') :]
+    head = head[: head.index("</thead>")]
+    assert [f'<th scope="col">{letter}</th>' in head for letter in "ABCDEF"] == [True] * 5 + [
+        False
+    ]
+    assert "職員ページ" in page and "職員ログイン" not in page  # signed in already
