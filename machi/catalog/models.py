@@ -1,3 +1,4 @@
+import re
 import uuid
 
 from django.conf import settings
@@ -7,7 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from machi.accounts.models import Department, slug_validator
-from machi.lib.i18n import Bilingual
+from machi.lib.i18n import Bilingual, english_requested
 
 
 class Category(Bilingual, models.Model):
@@ -51,6 +52,17 @@ class License(Bilingual, models.Model):
     @property
     def display_title(self) -> str:
         return self.localized("title")
+
+    @property
+    def display_url(self) -> str:
+        """The licence's page in the reader's language: Creative Commons deeds come in
+        both (…/deed.ja, …/deed.en)."""
+        if english_requested():
+            return _DEED.sub(r"\1deed.en", self.url)
+        return self.url
+
+
+_DEED = re.compile(r"(creativecommons\.org/.+/)deed\.[\w-]+$")
 
 
 class Tag(models.Model):

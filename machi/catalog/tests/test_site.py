@@ -75,6 +75,9 @@ def test_english_switch_shows_english_titles(resident: Client, hoikuen: Dataset)
     assert '<html lang="en">' in page
     assert "Licensed nursery schools" in page
     assert "Download" in page
+    # The licence's deed in English too (the default licence is CC BY 4.0, …/deed.ja).
+    assert 'href="https://creativecommons.org/licenses/by/4.0/deed.en" rel="license"' in page
+    assert "/4.0/deed.ja" in Client().get("/dataset/hoikuen/").content.decode()  # Japanese
 
 
 def test_download_gives_the_exact_file_and_a_preview(resident: Client, hoikuen: Dataset) -> None:
