@@ -43,7 +43,7 @@ INSTALLED_APPS = [
     # Listed so the API docs page serves its own copy of Swagger UI, not a CDN one.
     "ninja",
     "django_otp",
-    "django_otp.plugins.otp_totp",
+    "machi.apps.AuthenticatorAppsConfig",  # django_otp.plugins.otp_totp
     "machi.accounts",
     "machi.audit",
     "machi.catalog",
@@ -54,7 +54,7 @@ INSTALLED_APPS = [
     "machi.geo",
     "machi.ckan_compat",
     "django_tasks",
-    "django_tasks_db",
+    "machi.apps.BackgroundTasksConfig",  # django_tasks_db
 ]
 
 MIDDLEWARE = [

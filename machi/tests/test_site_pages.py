@@ -1,6 +1,9 @@
 """Pages every site has: its own error pages, in the visitor's language and readable on a
 phone, and its icon."""
 
+from collections.abc import Callable
+
+from django.contrib.auth.models import User
 from django.test import Client, RequestFactory
 from django.views.defaults import server_error
 
@@ -36,3 +39,12 @@ def test_the_site_has_an_icon(db: None, resident: Client) -> None:
     assert 'rel="icon" href="/static/machi/favicon.svg"' in page
     response = resident.get("/favicon.ico")
     assert response.status_code == 301 and response["Location"] == "/static/machi/favicon.svg"
+
+
+def test_the_admin_names_third_party_apps_in_japanese(
+    client_for: Callable[[User], Client],
+    site_admin: User,
+) -> None:
+    page = client_for(site_admin).get("/admin/").content.decode()
+    assert "二段階認証（認証アプリ）" in page and "バックグラウンド処理" in page
+    assert "Otp_Totp" not in page and "Tasks Database Backend" not in page

@@ -1,0 +1,13 @@
+"""Third-party apps under the names staff read in the admin (their own are English only)."""
+
+from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_totp.apps import DefaultConfig
+from django_tasks_db.apps import TasksAppConfig
+
+
+class AuthenticatorAppsConfig(DefaultConfig):
+    verbose_name = _("Two-step sign-in (authenticator apps)")
+
+
+class BackgroundTasksConfig(TasksAppConfig):
+    verbose_name = _("Background tasks")
