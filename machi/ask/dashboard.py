@@ -5,16 +5,16 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from machi.ask import index
+from machi.ask import index, services
 from machi.ask.models import Channel, QuestionLog
 
 LISTS = ("unanswered", "unhelpful")
 SHOWN = 100
-PRESELECT = 0.2
 TOPICS = 10
 
 
@@ -78,17 +78,21 @@ def review_list(show: str) -> list[dict[str, Any]]:
     loaded = index.load()
     rows = []
     for log in logs.order_by("-created")[:SHOWN]:
-        ranking = loaded.index.rank(log.question, limit=1)
+        # Ranked as the chatbot ranks: its confidence depends on the lead over the runner-up.
+        ranking = loaded.index.rank(log.question, limit=services.RANKED)
         guess = loaded.entries[ranking.candidates[0].index] if ranking.candidates else None
+        confidence = ranking.confidence
         rows.append(
             {
                 "log": log,
                 "guess": guess["public_id"] if guess else "",
                 "guess_question": guess["question"] if guess else "",
-                "confidence": round(100 * ranking.confidence),
-                # A far-fetched match is shown, not filled in: one click must not add noise.
+                "confidence": round(100 * confidence),
+                # Filled in only when sure enough that the chatbot would answer with it now;
+                # anything less is shown, not filled in: one click must not attach a question
+                # to the wrong entry (近くのAED is not about 避難所).
                 "preselect": guess["public_id"]
-                if guess and ranking.confidence >= PRESELECT
+                if guess and confidence >= settings.ASK_MIN_CONFIDENCE
                 else "",
             }
         )

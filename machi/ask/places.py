@@ -37,6 +37,7 @@ class PlaceAnswer:
     layer_title: str
     where: str  # the town or station, or "" for the resident's location
     places: list[dict[str, Any]] = field(default_factory=list)
+    map_url: str = ""  # the map with the layer shown (its "Near me" finds the nearest)
 
 
 def _geo() -> Any:
@@ -100,6 +101,11 @@ def map_url(layer: Any, lat: float, lon: float) -> str:
     return f"/map/#map=17/{lat:.5f}/{lon:.5f}&layers={quote(str(layer.slug))}"
 
 
+def layer_map_url(layer: Any) -> str:
+    """The map with the layer shown, where residents find the nearest places with "Near me"."""
+    return f"/map/#layers={quote(str(layer.slug))}"
+
+
 def _first(properties: dict[str, Any], names: tuple[str, ...]) -> str:
     lowered = {str(key).lower(): value for key, value in properties.items()}
     for name in names:
@@ -158,6 +164,8 @@ def answer(
         origin = (lat, lon)
         items = geo.nearest(layer, lat, lon, n=LIMIT)
     else:
-        return PlaceAnswer(layer.title, "", [])  # asks what is near, but not near where
+        # Asks what is near, but not near where.
+        return PlaceAnswer(layer.title, "", [], layer_map_url(layer))
     places = [_place(layer, item, origin) for item in items[:LIMIT]]
-    return PlaceAnswer(layer.title, place.name if place is not None else "", places)
+    where = place.name if place is not None else ""
+    return PlaceAnswer(layer.title, where, places, layer_map_url(layer))

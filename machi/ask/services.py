@@ -6,6 +6,7 @@ all call these functions.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,8 +14,10 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 
+from machi.accounts.models import Department
 from machi.ask import faqcsv, index, permissions, places
 from machi.ask.analysis import is_english
 from machi.ask.models import Channel, FaqEntry, Feedback, QuestionLog
@@ -25,6 +28,9 @@ from machi.audit import services as audit
 User = AbstractBaseUser | AnonymousUser
 MAX_QUESTION = 1000
 ALTERNATIVES = 3
+# Candidates ranked per question: the answer, the alternatives, and one more. The confidence
+# depends on it (the lead over the runner-up), so everything that reads a confidence ranks so.
+RANKED = 1 + ALTERNATIVES + 1
 # A department is suggested on abstention when it holds this share of the candidates' score.
 _DEPARTMENT_SHARE = 0.6
 _DEPARTMENT_MIN_CONFIDENCE = 0.15
@@ -55,12 +61,50 @@ class AskResult:
     place_layer: str = ""
     place_where: str = ""
     needs_location: bool = False
+    place_map_url: str = ""  # the map with the layer shown, to find the nearest places there
     contact: dict[str, str] = field(default_factory=dict)  # whom to ask when we do not know
     log_id: str = ""
 
 
-def _answer(entry: dict[str, Any], english: bool) -> Answer:
-    use_english = english and bool(entry["answer_en"])
+def clean_question(text: str) -> str:
+    """The question with control characters as spaces, invisible ones dropped, spaces collapsed."""
+    kept = []
+    for ch in text:
+        kind = unicodedata.category(ch)
+        if kind == "Cc":  # NUL, tabs, line breaks
+            kept.append(" ")
+        elif kind != "Cf":  # zero-width spaces, BOMs, direction marks
+            kept.append(ch)
+    return " ".join("".join(kept).split())[:MAX_QUESTION]
+
+
+def _english_names() -> dict[str, str]:
+    """Departments' English names by their Japanese name (as FAQ entries write it)."""
+    return dict(Department.objects.exclude(name_en="").values_list("name", "name_en"))
+
+
+def _in_english(department: str, contact: str, names: dict[str, str]) -> tuple[str, str]:
+    """The department and contact for an English answer; Japanese where no English name is kept.
+
+    Contacts start with the department's name or its section (資源環境部 リサイクル清掃課:
+    "リサイクル清掃課 03-3812-7111（区役所代表）"); that part becomes the English name.
+    """
+    english = names.get(department, "")
+    if english:
+        for prefix in (department, department.split()[-1]):
+            if contact.startswith(prefix):
+                contact = english + contact[len(prefix) :]
+                break
+    contact = contact.replace("（区役所代表）", " (City Office main line)")
+    return english or department, contact
+
+
+def _answer(entry: dict[str, Any], names: dict[str, str] | None) -> Answer:
+    """An entry as answered: in English (names given) where the entry has an English answer."""
+    use_english = names is not None and bool(entry["answer_en"])
+    department, contact = str(entry["department"]), str(entry["contact"])
+    if names is not None:
+        department, contact = _in_english(department, contact, names)
     return Answer(
         faq_id=str(entry["public_id"]),
         question=str(
@@ -68,14 +112,17 @@ def _answer(entry: dict[str, Any], english: bool) -> Answer:
         ),
         answer=str(entry["answer_en"] if use_english else entry["answer"]),
         url=str(entry["url"]),
-        department=str(entry["department"]),
-        contact=str(entry["contact"]),
+        department=department,
+        contact=contact,
         category=str(entry["category"]),
     )
 
 
 def _fallback_contact(
-    candidates: list[Any], entries: list[dict[str, Any]], confidence: float
+    candidates: list[Any],
+    entries: list[dict[str, Any]],
+    confidence: float,
+    names: dict[str, str] | None,
 ) -> dict[str, str]:
     """The department the near misses point to, or the ward office's main line."""
     shares: dict[str, float] = {}
@@ -89,7 +136,10 @@ def _fallback_contact(
     if total and confidence >= _DEPARTMENT_MIN_CONFIDENCE:
         department, share = max(shares.items(), key=lambda item: item[1])
         if share / total >= _DEPARTMENT_SHARE and department:
-            return {"department": department, "contact": contacts[department]}
+            contact = contacts[department]
+            if names is not None:
+                department, contact = _in_english(department, contact, names)
+            return {"department": department, "contact": contact}
     return {
         "department": _("Bunkyo City Office (main line)"),
         "contact": settings.ASK_FALLBACK_CONTACT,
@@ -107,14 +157,15 @@ def ask(
     log: bool = True,
 ) -> AskResult:
     """Answer a resident's question from the FAQ or the open data, or say whom to ask."""
-    question = " ".join(question.split())[:MAX_QUESTION]
+    question = clean_question(question)
     if not question:
         raise ValidationError({"question": [_("Type a question.")]})
     english = lang == "en" if lang in ("ja", "en") else is_english(question)
+    names = _english_names() if english else None
     loaded = index.load()
-    ranking = loaded.index.rank(question, limit=1 + ALTERNATIVES + 1)
+    ranking = loaded.index.rank(question, limit=RANKED)
     confidence = round(ranking.confidence, 3)
-    answers = [_answer(loaded.entries[c.index], english) for c in ranking.candidates]
+    answers = [_answer(loaded.entries[c.index], names) for c in ranking.candidates]
     confident = bool(answers) and confidence >= settings.ASK_MIN_CONFIDENCE
     result = AskResult(
         question=question,
@@ -135,13 +186,19 @@ def ask(
         result.place_layer, result.place_where = data.layer_title, data.where
         result.places = data.places
         result.needs_location = not data.places and not data.where
-        if data.places:
-            # A question about facilities is answered by the data, not by a near-miss FAQ.
+        result.place_map_url = data.map_url
+        if data.places or result.needs_location:
+            # A question about facilities is answered by the data (or by asking where the
+            # resident is), not by a near-miss FAQ and "did you mean" about other things.
             result.abstained = False
             if not confident or confidence < settings.ASK_PLACES_FAQ_CONFIDENCE:
                 result.answer = None
+                result.alternatives = []
     if result.abstained:
-        result.contact = _fallback_contact(ranking.candidates, loaded.entries, confidence)
+        with translation.override(result.lang):
+            result.contact = _fallback_contact(
+                ranking.candidates, loaded.entries, confidence, names
+            )
     if log:
         entry_pk = None
         if result.answer is not None:

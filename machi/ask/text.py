@@ -26,13 +26,20 @@ def plain_text(result: AskResult, site_url: str = "") -> str:
                 lines.append(line)
                 lines.append(f"  {site_url}{place['map_url']}")
         elif result.needs_location:
+            # A text message carries no location: ask for a place, or point to the map.
             lines.append(
-                _(
-                    "Tell me a town or station (e.g. 根津駅の近くの%(layer)s), "
-                    "or share your location."
-                )
+                _("To find the nearest %(layer)s, I need to know where you are.")
                 % {"layer": result.place_layer}
             )
+            lines.append(
+                _("Ask again with a station or town, for example:")
+                + f" 根津駅の近くの{result.place_layer}"
+            )
+            if result.place_map_url:
+                lines.append(
+                    _("Or open the map and press “%(near_me)s”: %(url)s")
+                    % {"near_me": _("Near me"), "url": f"{site_url}{result.place_map_url}"}
+                )
         if result.answer is not None:
             if lines:
                 lines.append("")

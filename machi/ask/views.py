@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from machi.ask import dashboard, line, permissions, services
 from machi.ask.models import FaqEntry, QuestionLog
+from machi.lib.i18n import english_requested
 
 staff_only = login_required(login_url="admin:login")
 
@@ -34,12 +35,15 @@ def _coordinate(value: str | None, limit: float) -> float | None:
 @require_safe
 def page(request: HttpRequest) -> HttpResponse:
     """Ask and read the answer on a page of its own: the widget's form without JavaScript."""
-    q = request.GET.get("q", "").strip()[: services.MAX_QUESTION]
+    q = services.clean_question(request.GET.get("q", ""))
+    # Like the widget: English pages answer in English, unless ?lang says otherwise;
+    # Japanese pages go by the question.
+    lang = request.GET.get("lang") or ("en" if english_requested() else None)
     result = None
     if q:
         result = services.ask(
             question=q,
-            lang=request.GET.get("lang") or None,
+            lang=lang,
             lat=_coordinate(request.GET.get("lat"), 90),
             lon=_coordinate(request.GET.get("lon"), 180),
             user=request.user,

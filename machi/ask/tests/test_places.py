@@ -126,3 +126,42 @@ def test_the_api_and_the_page_list_places_with_map_links(
 def test_english_facility_questions(layers: dict[str, Layer], settings: Any) -> None:
     result = services.ask(question="Where is the nearest AED?", lat=35.7080, lon=139.7520)
     assert _names(result)[0] == "文京シビックセンター"
+
+
+def test_near_me_without_a_location_asks_where_in_one_answer(
+    layers: dict[str, Layer], faq: int, resident: Client
+) -> None:
+    html = resident.get("/ask/", {"q": "近くのAED"}).content.decode()
+    assert "AED設置場所" in html
+    # What works on this page: the question again with a station, or the map's "Near me".
+    example = "/ask/?q=%E6%A0%B9%E6%B4%A5%E9%A7%85%E3%81%AE%E8%BF%91%E3%81%8F%E3%81%AEAED"
+    assert f'href="{example}' in html
+    assert 'href="/map/#layers=aed"' in html
+    # One answer: no "not found", no "did you mean" about shelters or bicycles.
+    for unrelated in (
+        "回答が見つかりませんでした",
+        "もしかして",
+        "避難所",
+        "自転車",
+        "share your location",
+    ):
+        assert unrelated not in html, unrelated
+    assert (
+        "根津地域活動センター"
+        in resident.get("/ask/", {"q": "根津駅の近くのAED設置場所"}).content.decode()
+    )
+    data = resident.post(
+        "/api/v1/ask", {"question": "近くのAED"}, content_type="application/json"
+    ).json()
+    assert data["needs_location"] and data["abstained"] is False
+    assert data["answer"] is None and data["alternatives"] == [] and data["contact"] is None
+
+
+def test_near_me_in_english_without_a_location(
+    layers: dict[str, Layer], faq: int, resident: Client
+) -> None:
+    html = resident.get(
+        "/ask/", {"q": "Where is the nearest AED?"}, HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert "To find the nearest AED設置場所, I need to know where you are." in html
+    assert "Sorry, I could not find" not in html and "Did you mean" not in html
