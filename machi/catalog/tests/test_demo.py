@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.test import Client, override_settings
 
 from machi.accounts.models import Department
@@ -45,6 +45,8 @@ def test_demo_is_a_realistic_bunkyo_catalog(demo: None) -> None:
     assert Showcase.objects.filter(datasets__isnull=False).exists()
     # A dataset page never says it was updated before it was created.
     assert not Dataset.objects.filter(created__gt=F("modified")).exists()
+    # The English site shows English: every dataset has its title and description in both.
+    assert not Dataset.objects.filter(Q(title_en="") | Q(description_en="")).exists()
     titles = " ".join(Dataset.objects.values_list("title", flat=True))
     for word in [
         "集会施設",
