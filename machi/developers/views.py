@@ -1,5 +1,7 @@
 """Developer pages: the API guide, sign-up and sign-in, and managing API keys."""
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -96,6 +98,13 @@ class SignInView(LoginView):
     authentication_form = SignInForm
     redirect_authenticated_user = True
     next_page = reverse_lazy("developers:keys")
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        # LoginView adds the current Site's name (the request's host without the sites
+        # framework); dropping it lets the project's context processor supply site_name.
+        context.pop("site_name", None)
+        return context
 
 
 class SignOutView(LogoutView):

@@ -49,6 +49,20 @@ def test_sign_up_with_email_and_password_then_create_a_key(resident: Client) -> 
     assert f"{key.prefix}…" in again
 
 
+def test_new_key_sits_in_a_field_and_its_copy_button_waits_for_javascript(
+    client_for: Callable[[User], Client], developer: User
+) -> None:
+    page = client_for(developer).post("/developers/keys/", {"name": "地図アプリ"}).content.decode()
+    # Without JavaScript the key is in a read-only field to select; the button stays hidden.
+    assert re.search(r'<input id="new-key" class="hash" value="[^"]+" readonly', page)
+    assert re.search(
+        r'<button id="new-key-copy" type="button" hidden[^>]*>キーをコピー</button>', page
+    )
+    assert 'data-copied="コピーしました"' in page
+    assert '<p id="new-key-copied" class="meta" role="status" aria-live="polite"></p>' in page
+    assert '<script src="/static/developers/keys.js" defer></script>' in page
+
+
 def test_sign_up_refuses_a_taken_email_and_a_weak_password(
     resident: Client, developer: User
 ) -> None:
@@ -75,6 +89,15 @@ def test_sign_in_with_email_in_any_case(resident: Client, developer: User) -> No
     )
     assert response.status_code == 302 and response["Location"] == "/developers/keys/"
     assert resident.get("/developers/keys/").status_code == 200
+
+
+def test_sign_in_page_names_the_site_not_the_host(resident: Client) -> None:
+    page = resident.get("/developers/login/", HTTP_HOST="127.0.0.1:8765").content.decode()
+    assert "<title>ログイン | 文京区オープンデータ</title>" in page
+    assert '<a class="site-name" href="/">文京区オープンデータ</a>' in page
+    assert "127.0.0.1:8765" not in page
+    english = resident.get("/developers/login/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "| Bunkyo City Open Data</title>" in english and "testserver" not in english
 
 
 def test_keys_page_needs_a_signed_in_user(resident: Client) -> None:

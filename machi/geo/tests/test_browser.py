@@ -80,3 +80,50 @@ def test_map_with_layers_search_and_popup_without_tiles(
     assert page.locator('input[name="layer"][value="aed"]').is_checked()
     assert page.locator('input[name="layer"][value="nursery-schools"]').is_checked()
     assert elsewhere == []
+
+
+# The map's top is at the top of the screen (scrolling may land a fraction of a pixel off).
+MAP_AT_TOP = """() => {
+    return Math.abs(document.getElementById("geo-map").getBoundingClientRect().top) <= 1;
+}"""
+
+
+def test_on_a_phone_a_pick_closes_the_results_and_brings_the_map_into_view(
+    live_server,  # type: ignore[no-untyped-def]
+    settings,  # type: ignore[no-untyped-def]
+    aed: Layer,  # before the browser: Playwright's loop forbids database calls after it
+    nurseries: Layer,  # with the layers' list above it, the map starts below the fold
+    browser_page,  # type: ignore[no-untyped-def]
+) -> None:
+    settings.GEO_TILE_URL = UNREACHABLE
+    page = browser_page
+    assert page.viewport_size == {"width": 390, "height": 844}
+    page.goto(live_server.url + "/map/")
+    map_element = page.locator("#geo-map")
+    results = page.locator("#geo-results li")
+    # Below the search box and the layers: the top of the map is low on the screen, if on it.
+    top = map_element.bounding_box()["y"]  # type: ignore[index]
+    assert top > 844 / 2
+
+    page.get_by_role("searchbox").fill("根津")
+    page.get_by_role("button", name="検索").click()
+    station = page.locator("#geo-results button").filter(has_text=re.compile("^根津駅"))
+    station.click()
+    expect(page).to_have_url(re.compile(r"#map=16/35\.71"))
+    expect(results).to_have_count(0)
+    page.wait_for_function(MAP_AT_TOP)  # a smooth scroll: wait for it to arrive
+    expect(map_element).to_be_focused()
+    page.screenshot(path=str(RESULTS / "geo-map-picked.png"))
+
+    # Near me, with reduced motion: the jump is immediate.
+    page.emulate_media(reduced_motion="reduce")
+    page.context.grant_permissions(["geolocation"], origin=live_server.url)
+    page.context.set_geolocation({"latitude": 35.7080, "longitude": 139.7522})
+    page.evaluate("window.scrollTo(0, 0)")
+    page.get_by_role("searchbox").fill("根津")
+    page.get_by_role("button", name="検索").click()
+    station.wait_for()
+    page.get_by_role("button", name="現在地の近く").click()
+    page.locator("#geo-status", has_text="現在地の近くを表示しています").wait_for()
+    expect(results).to_have_count(0)
+    assert page.evaluate(MAP_AT_TOP)

@@ -281,8 +281,28 @@
     refreshList();
   });
 
+  // --- Bringing the map into view -----------------------------------------------------------
+  // On a phone the controls come first and the map is below the fold: after a pick, scroll
+  // to it, or the view changes where nobody sees it.
+  var reducedMotion = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)");
+  function showMap() {
+    var top = mapElement.getBoundingClientRect().top;
+    // In sight: its top on screen, in the upper half (-1: scrolling lands on a fraction).
+    if (top >= -1 && top <= window.innerHeight / 2) return;
+    mapElement.scrollIntoView({
+      block: "start",
+      behavior: reducedMotion && reducedMotion.matches ? "auto" : "smooth",
+    });
+  }
+
   // --- Search: towns and stations from the gazetteer, facilities from the layers ------------
   var results = document.getElementById("geo-results");
+  function picked() {
+    // The chosen button goes with the list: keep keyboard focus on the map it moved.
+    results.innerHTML = "";
+    mapElement.focus({ preventScroll: true });
+    showMap();
+  }
   function resultButton(label, meta, onClick) {
     var li = document.createElement("li");
     var button = document.createElement("button");
@@ -305,11 +325,13 @@
         resultButton(place.kind === "station" ? place.name + "駅" : place.name, kind, function () {
           map.setView([place.lat, place.lon], 16);
           status(place.name);
+          picked();
         });
       });
       found.features.forEach(function (hit) {
         resultButton(hit.name, hit.layer_title + (hit.address ? " ・ " + hit.address : ""),
           function () {
+            picked();
             setLayer(hit.layer, true).then(function () {
               var entry = features[hit.layer] && features[hit.layer][hit.id];
               if (entry) focusMarker(hit.layer, entry);
@@ -339,6 +361,8 @@
         .bindTooltip(T.you_are_here).addTo(map);
       map.setView(at, 16);
       status(T.located);
+      results.innerHTML = "";
+      showMap();
     }, function (error) {
       status(fmt(T.no_location, { reason: error.message || error.code }));
     }, { enableHighAccuracy: true, timeout: 10000 });
