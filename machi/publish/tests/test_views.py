@@ -267,7 +267,5 @@ def test_the_file_s_first_rows_are_shown_with_spreadsheet_column_letters(
     page = client.get(f"/staff/publish/{run.uid}/").content.decode()
     head = page[page.index('class="head-rows"') :]
     head = head[: head.index("</thead>")]
-    assert [f'<th scope="col">{letter}</th>' in head for letter in "ABCDEF"] == [True] * 5 + [
-        False
-    ]
+    assert [f'<th scope="col">{letter}</th>' in head for letter in "ABCDEF"] == [True] * 5 + [False]
     assert "職員ページ" in page and "職員ログイン" not in page  # signed in already
