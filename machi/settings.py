@@ -186,6 +186,9 @@ if MACHI_TASKS not in _TASK_BACKENDS:
 TASKS = {"default": {"BACKEND": _TASK_BACKENDS[MACHI_TASKS]}}
 # The largest file the publish pipeline reads (uploads are also capped by MACHI_MAX_UPLOAD_MB).
 PUBLISH_MAX_FILE_BYTES = env_int("MACHI_PUBLISH_MAX_MB", 1024) * 1024 * 1024
+# Scheduled refreshes read drop folders only under this one: staff name a folder in the
+# back office, and must not be able to publish files from anywhere else on the server.
+PUBLISH_DROP_ROOT = Path(env_str("MACHI_DROP_ROOT", str(DATA_DIR / "drop"))).resolve()
 # Processes that convert a large file's records side by side (machi/publish/pipeline.py);
 # 1 converts in the task's own process. Default: one per processor, at most 8.
 PUBLISH_PROCESSES = env_int("MACHI_CONVERT_PROCESSES", min(os.cpu_count() or 1, 8))

@@ -1,8 +1,10 @@
 """Runs of the publish pipeline, the data register and scheduled refreshes."""
 
 import uuid
+from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -157,7 +159,10 @@ class Refresh(models.Model):
         _("drop folder"),
         max_length=500,
         blank=True,
-        help_text=_("A folder on the server; the newest file in it is published."),
+        help_text=_(
+            "A folder under the server's drop folder (MACHI_DROP_ROOT), such as bousai/aed; "
+            "the newest file in it is published."
+        ),
     )
     every_hours = models.PositiveIntegerField(_("check every (hours)"), default=24)
     enabled = models.BooleanField(_("enabled"), default=True)
@@ -186,3 +191,22 @@ class Refresh(models.Model):
 
     def __str__(self) -> str:
         return str(self.resource)
+
+    def clean(self) -> None:
+        if bool(self.url) == bool(self.folder):
+            raise ValidationError(_("Give either a source URL or a drop folder."))
+        if self.folder and drop_folder(self.folder) is None:
+            raise ValidationError(
+                {
+                    "folder": _("The drop folder must be inside %(root)s.")
+                    % {"root": settings.PUBLISH_DROP_ROOT}
+                }
+            )
+
+
+def drop_folder(folder: str) -> Path | None:
+    """The folder a refresh reads, under PUBLISH_DROP_ROOT (a relative name is taken from
+    there); None when it would lead outside, by `..` or a link."""
+    root = settings.PUBLISH_DROP_ROOT
+    path = (root / folder).resolve()
+    return path if path.is_relative_to(root) else None

@@ -187,6 +187,18 @@ def convert(
             progress=progress,
         )
         collector.extend(body.problems)
+        if count == 0:
+            # Published, it would replace the table residents use with an empty one.
+            collector.add(
+                Problem(
+                    code="no-rows",
+                    message=_(
+                        "%(file)s has a header but no data rows: there is nothing to publish."
+                    )
+                    % {"file": _place(filename, sheet.name)},
+                    sheet=sheet.name,
+                )
+            )
         if body.sections and not with_sections and found.section_mode == "column":
             collector.add(
                 Problem(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from machi.audit import services as audit
 from machi.catalog import permissions
-from machi.publish.models import Refresh, RunStatus
+from machi.publish.models import Refresh, RunStatus, drop_folder
 from machi.publish.services import convert_run, open_findings, publish_run, start_run
 
 
@@ -33,8 +33,6 @@ def save_refresh(*, actor: User, refresh: Refresh) -> Refresh:
     dataset = refresh.resource.dataset
     if not permissions.can_edit_dataset(actor, dataset):
         raise PermissionDenied(_("You cannot edit this dataset."))
-    if bool(refresh.url) == bool(refresh.folder):
-        raise ValidationError(_("Give either a source URL or a drop folder."))
     before = audit.snapshot(Refresh.objects.get(pk=refresh.pk)) if refresh.pk else {}
     refresh.full_clean()
     with transaction.atomic():
@@ -115,9 +113,13 @@ def fetch_source(refresh: Refresh, folder: Path) -> Path:
     """The current file of a refresh's source, copied into `folder`."""
     limit = settings.PUBLISH_MAX_FILE_BYTES
     if refresh.folder:
-        candidates = [
-            p for p in Path(refresh.folder).iterdir() if p.is_file() and not p.name.startswith(".")
-        ]
+        where = drop_folder(refresh.folder)  # checked again: a link may have changed since
+        if where is None:
+            raise OSError(
+                _("the drop folder %(folder)s is outside %(root)s")
+                % {"folder": refresh.folder, "root": settings.PUBLISH_DROP_ROOT}
+            )
+        candidates = [p for p in where.iterdir() if p.is_file() and not p.name.startswith(".")]
         if not candidates:
             raise OSError(_("the drop folder %(folder)s is empty") % {"folder": refresh.folder})
         newest = max(candidates, key=lambda p: p.stat().st_mtime)

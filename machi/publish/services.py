@@ -405,6 +405,10 @@ def _check_publishable(actor: User, run: Run, reason: str) -> None:
             _("Only a converted version can be published (this one is: %(status)s).")
             % {"status": run.get_status_display()}
         )
+    if run.row_count == 0:  # not even with a reason: it would empty the table residents use
+        raise PublishError(
+            _("This version has no data rows. Upload a file with the rows to publish them.")
+        )
     if run.error_count:
         if not can_override(actor, run.dataset):
             raise PublishError(

@@ -6,13 +6,14 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.test import Client
 
 from machi.accounts.models import Department
 from machi.audit.models import AuditEvent
 from machi.catalog.models import Dataset
 from machi.publish import refresh, register, services, tasks
-from machi.publish.models import Holding, HoldingStatus, Refresh, Run
+from machi.publish.models import Holding, HoldingStatus, Refresh, Run, drop_folder
 from machi.publish.tests.conftest import AED_CSV
 
 pytestmark = pytest.mark.django_db(databases=["default", "datastore"])
@@ -30,7 +31,9 @@ def scheduled(
     kikaku: Department,
     aed_upload: Callable,
     tmp_path: Path,
+    settings: Any,
 ) -> Refresh:
+    settings.PUBLISH_DROP_ROOT = tmp_path.resolve()
     dataset = make_dataset(kikaku, "aed", "AED")
     run = services.start_run(actor=editor, dataset=dataset, upload=aed_upload())
     run = services.convert_run(run)
@@ -42,7 +45,7 @@ def scheduled(
 
 
 def drop(item: Refresh, text: str, name: str = "aed.csv") -> None:
-    (Path(item.folder) / name).write_bytes(text.encode("cp932"))
+    (drop_folder(item.folder) / name).write_bytes(text.encode("cp932"))
 
 
 def test_a_changed_file_is_republished_and_an_unchanged_one_is_not(scheduled: Refresh) -> None:
@@ -93,8 +96,42 @@ def test_the_refresh_task_runs_what_is_due(scheduled: Refresh) -> None:
 
 def test_a_refresh_needs_one_source(editor: User, scheduled: Refresh) -> None:
     scheduled.url = "https://example.jp/aed.csv"
-    with pytest.raises(Exception, match="either"):
+    with pytest.raises(ValidationError, match="either"):
         refresh.save_refresh(actor=editor, refresh=scheduled)
+
+
+@pytest.mark.parametrize("folder", ["/etc", "../outside", "link"])
+def test_a_drop_folder_stays_under_the_drop_root(
+    editor: User, scheduled: Refresh, tmp_path: Path, folder: str
+) -> None:
+    """Staff name the folder in the back office: anything readable on the server would
+    otherwise be published (other departments' uploads, system files)."""
+    (tmp_path / "link").symlink_to("/etc")
+    scheduled.folder = folder
+    with pytest.raises(ValidationError, match="must be inside"):
+        refresh.save_refresh(actor=editor, refresh=scheduled)
+    # A folder that became a link after it was saved is not read either.
+    Refresh.objects.filter(pk=scheduled.pk).update(folder="link")
+    scheduled.refresh_from_db()
+    assert refresh.run_refresh(scheduled).startswith("Could not get the file")
+    assert scheduled.resource.versions.count() == 1
+
+
+def test_a_drop_folder_may_be_named_from_the_drop_root(
+    editor: User, scheduled: Refresh, tmp_path: Path
+) -> None:
+    (tmp_path / "bousai" / "aed").mkdir(parents=True)
+    scheduled.folder = "bousai/aed"
+    refresh.save_refresh(actor=editor, refresh=scheduled)
+    drop(scheduled, AED_CSV + FIVE)  # writes into tmp_path/bousai/aed
+    assert refresh.run_refresh(scheduled) == "Published version 2."
+
+
+def test_a_header_only_file_in_the_drop_folder_is_not_published(scheduled: Refresh) -> None:
+    drop(scheduled, AED_CSV.split("\n", 2)[1] + "\n")
+    assert refresh.run_refresh(scheduled).startswith("New file not published")
+    scheduled.resource.refresh_from_db()
+    assert scheduled.resource.current.table.row_count == 3
 
 
 def test_the_register_is_kept_by_the_department(
@@ -118,3 +155,37 @@ def test_staff_see_the_register_in_the_back_office(
     register.save_holding(actor=editor, holding=Holding(department=kikaku, title="犬の登録数"))
     page = client_for(editor).get("/admin/publish/holding/").content.decode()
     assert "犬の登録数" in page
+
+
+@pytest.mark.parametrize(
+    ("url", "folder", "message"),
+    [
+        ("", "", "取得元URLか投入フォルダのどちらかを指定してください。"),
+        (
+            "https://example.jp/aed.csv",
+            "drop",
+            "取得元URLか投入フォルダのどちらかを指定してください。",
+        ),
+        ("", "/etc", "投入フォルダは"),
+    ],
+)
+def test_the_back_office_form_says_what_is_wrong_with_a_refresh(
+    client_for: Callable[[User], Client],
+    editor: User,
+    scheduled: Refresh,
+    url: str,
+    folder: str,
+    message: str,
+) -> None:
+    response = client_for(editor).post(
+        "/admin/publish/refresh/add/",
+        {
+            "resource": scheduled.resource_id,
+            "url": url,
+            "folder": folder,
+            "every_hours": 24,
+            "enabled": "on",
+        },
+    )
+    assert response.status_code == 200  # the form again, not a server error
+    assert message in response.content.decode()

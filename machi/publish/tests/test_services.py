@@ -225,7 +225,11 @@ BAD_FILES = {
     "binary": ("aed.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not a text file"),
     "zip-bomb": ("aed.xlsx", _bomb(), "compressed bomb"),
     "too-big": ("aed.csv", AED_CSV.encode("cp932"), "files up to 100"),
-    "header-only": ("aed.csv", AED_CSV.split("\n", 2)[1].encode("cp932") + b"\n", None),
+    "header-only": (
+        "aed.csv",
+        AED_CSV.split("\n", 2)[1].encode("cp932") + b"\n",
+        "has a header but no data rows",
+    ),
     "duplicate-columns": ("aed.csv", "名称,名称,住所\nA,B,C\n".encode(), "is used 2 times"),
     "ragged": ("aed.csv", ("名称,住所\n" + "A,B\n" * 9 + "C,D,E\n").encode(), "row 11, column C"),
 }
@@ -244,13 +248,10 @@ def test_bad_files_say_what_is_wrong_and_change_nothing(
     )
     run = services.convert_run(run)
     messages = " ".join(p["message"] for p in run.report["problems"])
-    if words is None:  # a header with no rows converts to an empty table: allowed, and said
-        assert run.row_count == 0
-    else:
-        assert words in messages, messages
-        assert run.error_count > 0
-        with pytest.raises(services.PublishError):
-            services.publish_run(actor=editor, run=run)
+    assert words in messages, messages
+    assert run.error_count > 0
+    with pytest.raises(services.PublishError):
+        services.publish_run(actor=editor, run=run)
     v1.resource.refresh_from_db()
     assert v1.resource.current == v1
     assert rows_of(resident, aeds)["total"] == 3
@@ -275,3 +276,24 @@ def test_a_large_table_is_public_before_its_full_text_index(
     for callback in queued:
         callback()  # the queued task, run inline
     assert resident.get(url, {"q": "図書館"}).json()["total"] == 2
+
+
+def test_a_table_without_rows_is_never_published_not_even_with_a_reason(
+    editor: User, site_admin: User, aeds: Dataset, aed_upload: Callable, resident: Client
+) -> None:
+    """It would replace the table residents use with an empty one (an export that failed
+    upstream often leaves just the header)."""
+    v1 = services.publish_run(actor=editor, run=converted(editor, aeds, aed_upload()))
+    header = AED_CSV.split("\n", 2)[1].encode("cp932") + b"\n"
+    run = services.start_run(
+        actor=editor,
+        dataset=aeds,
+        upload=SimpleUploadedFile("aed.csv", header),
+        resource=v1.resource,
+    )
+    run = services.convert_run(run)
+    with pytest.raises(services.PublishError, match="no data rows"):
+        services.publish_run(actor=site_admin, run=run, override_reason="空でよい")
+    v1.resource.refresh_from_db()
+    assert v1.resource.current == v1
+    assert rows_of(resident, aeds)["total"] == 3
