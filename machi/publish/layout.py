@@ -314,6 +314,7 @@ class BodyReader:
         self.blank = 0
         self.footnotes: list[str] = []
         self.ragged = 0  # rows left out for cells beyond the last column (all of them)
+        self.short = 0  # rows with fewer cells than the columns, read with empty ones
 
     def records(
         self, rows: Iterator[tuple[int, list[object]]]
@@ -366,6 +367,19 @@ class BodyReader:
                 record.append(section)
             yield number, record
         self.footnotes.extend(text for _n, _cells, text in pending)
+        if self.short > PROBLEM_LIMIT:
+            self.problems.append(
+                Problem(
+                    code="short-row",
+                    level="warning",
+                    sheet=self.sheet,
+                    message=_("%(where)s: %(count)d more rows have fewer cells than the columns.")
+                    % {
+                        "where": place(self.source_name, self.sheet),
+                        "count": self.short - PROBLEM_LIMIT,
+                    },
+                )
+            )
         if self.ragged > PROBLEM_LIMIT:
             self.problems.append(
                 Problem(
@@ -431,7 +445,36 @@ class BodyReader:
             return cells[first:end]
         if size == end:
             return cells[first:] if first else cells
+        if size > first:  # not a row that ends before the table starts (a blank one)
+            self._short(number, size, end)
         return cells[first:] + [""] * (end - max(size, first))
+
+    def _short(self, number: int, size: int, end: int) -> None:
+        """A row with fewer cells than the header (CSV; workbooks' rows are full width):
+        read with empty cells, and said, since a lost comma shifts the cells after it."""
+        self.short += 1
+        if self.short > PROBLEM_LIMIT:
+            return
+        letter = column_letter(size)
+        self.problems.append(
+            Problem(
+                code="short-row",
+                level="warning",
+                sheet=self.sheet,
+                row=number,
+                column=letter,
+                message=_(
+                    "%(where)s: the row has %(found)d cells for the %(columns)d columns; the "
+                    "cells from column %(letter)s on were read as empty. Look for a missing comma."
+                )
+                % {
+                    "where": place(self.source_name, self.sheet, number),
+                    "found": size - self.layout.first_column,
+                    "columns": len(self.layout.columns),
+                    "letter": letter,
+                },
+            )
+        )
 
     def _ragged(self, number: int, index: int, value: object, size: int) -> None:
         self.ragged += 1

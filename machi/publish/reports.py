@@ -13,7 +13,8 @@ TYPE_NAMES = dict(TYPES)  # a column type as staff read it
 
 # What each normalising rule did, as the report names it (a rule's code is in the JSON).
 RULE_NAMES = {
-    "width": pgettext_lazy("change rule", "full width to half width"),
+    # Both ways: ＡＢＣ１２３ to half width, ﾊﾝｶｸ to full width.
+    "width": pgettext_lazy("change rule", "full and half width made uniform"),
     "kana": pgettext_lazy("change rule", "half-width kana to full width"),
     "wareki": pgettext_lazy("change rule", "Japanese era to Western year"),
     "date": pgettext_lazy("change rule", "date"),

@@ -219,6 +219,13 @@ def _local_copy(run: Run, folder: Path) -> Path:
     return target
 
 
+def only_table(dataset: Dataset) -> Resource | None:
+    """The resource an upload without a resource name replaces: the dataset's one table
+    (its PDFs and links are not tables), or none when it has several or none."""
+    tables = list(dataset.resources.filter(current__table__isnull=False)[:2])
+    return tables[0] if len(tables) == 1 else None
+
+
 def open_findings(run: Run) -> list[dict[str, Any]]:
     """Personal-data findings staff have neither confirmed nor removed."""
     confirmed = set(run.options.get("privacy_confirmed", []))

@@ -20,6 +20,7 @@ from machi.catalog import permissions
 from machi.catalog.models import Dataset, Resource, ResourceVersion
 from machi.publish import forms, reports, services, standards, tasks
 from machi.publish.models import Run, RunStatus
+from machi.publish.problems import column_letter
 
 staff_only = login_required(login_url="admin:login")
 SHOWN_PROBLEMS = 200
@@ -76,10 +77,9 @@ def runs(request: HttpRequest) -> HttpResponse:
 
 
 def _resource_named(dataset: Dataset, name: str) -> Resource | None:
-    resources = dataset.resources.filter(current__isnull=False)
     if name:
-        return resources.filter(name=name).first()
-    return resources.get() if resources.count() == 1 else None
+        return dataset.resources.filter(current__isnull=False, name=name).first()
+    return services.only_table(dataset)
 
 
 @staff_only
@@ -114,7 +114,7 @@ def _run_context(request: HttpRequest, run: Run, **forms_given: Any) -> dict[str
     if run.status in {RunStatus.REVIEW, RunStatus.PUBLISHED} and "layout" in report:
         found = report["layout"]
         width = max((len(cells) for _n, cells in found["head"]), default=0)
-        context["head_columns"] = [_column_letter(n) for n in range(width)]
+        context["head_columns"] = [column_letter(n) for n in range(width)]
         context["layout_form"] = forms_given.get("layout_form") or forms.LayoutForm(
             initial={
                 "sheet": run.options.get("sheet", 0),
@@ -129,16 +129,6 @@ def _run_context(request: HttpRequest, run: Run, **forms_given: Any) -> dict[str
         context["types"] = forms.TYPES
         context["publish_form"] = forms_given.get("publish_form") or forms.PublishForm()
     return context
-
-
-def _column_letter(index: int) -> str:
-    """A column as spreadsheets name it: A … Z, AA, AB …"""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(ord("A") + rest) + letters
-    return letters
 
 
 def _standard_form(run: Run, data: Any = None) -> forms.StandardForm:

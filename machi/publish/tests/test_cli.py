@@ -5,9 +5,12 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.test import Client
 
 from machi.accounts.models import Department
+from machi.catalog import services as catalog
 from machi.catalog.models import Dataset
 from machi.publish.models import Run
 from machi.publish.tests.conftest import AED_CSV, workbook_bytes
@@ -38,6 +41,7 @@ def test_ingest_creates_the_dataset_and_publishes(
     dataset = Dataset.objects.get(name="aed")
     assert dataset.department == kikaku and dataset.standard == "aed"
     assert dataset.resources.get().current.table.row_count == 3
+    assert dataset.is_public
 
 
 def test_ingest_names_a_sheet_and_a_standard(
@@ -103,6 +107,28 @@ def test_ingest_reports_an_unreadable_file(
             "--user",
             site_admin.username,
         )
+    # The dataset it made for the file stays private: no empty dataset on the site.
+    assert not Dataset.objects.get(name="empty-file").is_public
+    assert Client().get("/dataset/empty-file/").status_code == 404
+
+
+def test_ingest_replaces_the_one_table_of_a_dataset_that_also_has_a_document(
+    tmp_path: Path, site_admin: User, kikaku: Department
+) -> None:
+    path = tmp_path / "aed.csv"
+    path.write_bytes(AED_CSV.encode("cp932"))
+    common = ["--dataset", "aed", "--department", kikaku.slug, "--user", site_admin.username]
+    ingest(str(path), *common)
+    dataset = Dataset.objects.get(name="aed")
+    catalog.add_resource(
+        actor=site_admin,
+        dataset=dataset,
+        name="案内",
+        upload=SimpleUploadedFile("guide.pdf", b"%PDF-1.4\n", content_type="application/pdf"),
+    )
+    ingest(str(path), *common)
+    table = dataset.resources.get(current__table__isnull=False)
+    assert (dataset.resources.count(), table.current.number) == (2, 2)
 
 
 def test_ingest_needs_a_department_for_a_new_dataset(tmp_path: Path, site_admin: User) -> None:

@@ -233,3 +233,21 @@ def test_clean_csv_lines_read_back_as_written(width: int) -> None:
         csv.writer(plain, lineterminator="\n").writerows(records)
         kept = [list(c) for c in zip(*records, strict=True)]
         assert pipeline._csv_lines(kept) == plain.getvalue()
+
+
+def test_rows_short_of_cells_are_read_and_said(tmp_path: Path) -> None:
+    """A CSV row that lost its commas is read with empty cells, row by row in the report
+    (a row with too many cells is left out, and said: the "ragged" bad file)."""
+    path = tmp_path / "parks.csv"
+    path.write_text(
+        "名称,住所,緯度,経度\n"
+        "小石川公園,東京都文京区小石川1-1,35.71,139.74\n"
+        "礫川公園,東京都文京区春日1-15\n"
+        "湯島公園,東京都文京区湯島1-1,35.70,139.77\n",
+        encoding="utf-8",
+    )
+    result = convert(path, tmp_path)
+    assert result.row_count == 3 and result.error_count == 0
+    short = [p for p in result.report["problems"] if p["code"] == "short-row"]
+    assert [(p["row"], p["column"], p["level"]) for p in short] == [(3, "C", "warning")]
+    assert "row 3" in short[0]["message"] and "2 cells for the 4 columns" in short[0]["message"]

@@ -269,3 +269,18 @@ def test_the_file_s_first_rows_are_shown_with_spreadsheet_column_letters(
     head = head[: head.index("</thead>")]
     assert [f'<th scope="col">{letter}</th>' in head for letter in "ABCDEF"] == [True] * 5 + [False]
     assert "職員ページ" in page and "職員ログイン" not in page  # signed in already
+
+
+def test_my_numbers_are_not_offered_as_public_on_purpose(
+    client_for: Callable[[User], Client],
+    editor: User,
+    toilets: Dataset,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """The law forbids publishing them: the choices are "remove" and "wrongly flagged"."""
+    client = client_for(editor)
+    data = workbook_bytes([["名称", "備考"], ["A", "123456789018"], ["B", "なし"]])
+    run = upload(client, toilets, data, "people.xlsx", django_capture_on_commit_callbacks)
+    page = client.get(f"/staff/publish/{run.uid}/").content.decode()
+    privacy = page[page.index('id="privacy-h"') : page.index('id="problems-h"')]
+    assert "個人番号ではない（誤検出）" in privacy and "公開してよい情報です" not in privacy

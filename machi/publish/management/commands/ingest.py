@@ -60,12 +60,12 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"{path}: ファイルがありません。 (no such file)")
         actor = self._actor(opts["user"])
-        dataset = self._dataset(actor, opts, path)
+        dataset, created = self._dataset(actor, opts, path)
         resource = None
         if opts["resource"]:
             resource = dataset.resources.filter(name=opts["resource"]).first()
-        elif dataset.resources.count() == 1:
-            resource = dataset.resources.get()
+        else:
+            resource = services.only_table(dataset)
         options = self._options(path, opts)
         with path.open("rb") as stream:
             run = services.start_run(
@@ -90,6 +90,9 @@ class Command(BaseCommand):
             raise CommandError(
                 f"公開しませんでした (nothing published): {_message(error)}"
             ) from None
+        if created:  # made public with its first table, not before
+            dataset.refresh_from_db()  # publishing set its standard
+            catalog.update_dataset(actor=actor, dataset=dataset, is_public=True)
         self.stdout.write(
             self.style.SUCCESS(
                 f"公開しました (published): {dataset.name} / {version.resource.name} "
@@ -108,18 +111,26 @@ class Command(BaseCommand):
             raise CommandError(f"利用者 {username} がいません。 (no such user)")
         return user
 
-    def _dataset(self, actor: Any, opts: dict[str, Any], path: Path) -> Dataset:
+    def _dataset(self, actor: Any, opts: dict[str, Any], path: Path) -> tuple[Dataset, bool]:
+        """The dataset, and whether it was created now: then it stays private until its
+        table is published, so a failed run leaves no empty dataset on the site."""
         dataset = Dataset.objects.filter(name=opts["dataset"]).first()
         if dataset is not None:
-            return dataset
+            return dataset, False
         department = self._department(opts["department"])
         try:
-            return catalog.create_dataset(
+            dataset = catalog.create_dataset(
                 actor=actor,
                 department=department,
                 name=opts["dataset"],
                 title=opts["title"] or path.stem,
+                is_public=False,
             )
+            self.stdout.write(
+                f"データセット {dataset.name} を作りました（公開するまで非公開）。 "
+                "(dataset created, private until published)"
+            )
+            return dataset, True
         except (ValidationError, PermissionDenied) as error:
             raise CommandError(
                 f"データセットを作れません (cannot create the dataset): {_message(error)}"
