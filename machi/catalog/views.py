@@ -25,6 +25,7 @@ from machi.catalog.queries import (
 from machi.datastore import views as datastore_views
 from machi.lib import files
 from machi.publish.quality import quality_context
+from machi.publish.standards import standard_title
 
 PREVIEW_ROWS = 20
 
@@ -154,6 +155,7 @@ def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
             "can_edit": permissions.can_edit_dataset(request.user, dataset)
             and not dataset.is_harvested,
             "showcases": dataset.showcases.filter(is_public=True),
+            "standard_title": standard_title(dataset.standard),
             **quality_context(dataset),
         },
     )

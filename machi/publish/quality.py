@@ -7,7 +7,8 @@ Stars (cumulative: a level counts only when every level below it is met):
   (not only PDF, Word or images).
 - ★★★ open format: a file in a non-proprietary one (Excel's and Word's formats are not).
 - ★★★★ rows through the API: the current version of a resource is loaded in the datastore.
-- ★★★★★ linked: the dataset follows a national standard (`dataset.standard`) or has RDF.
+- ★★★★★ linked: the dataset follows a national standard (`dataset.standard`, and its latest
+  published run had no errors against it) or has RDF.
 
 Public visibility is not a star: a private dataset is being prepared, and its staff
 should see what it will score once published.
@@ -190,7 +191,8 @@ def _score(
         any(f in MACHINE_READABLE for f in formats),
         any(f in OPEN_MACHINE_READABLE for f in formats),
         any(v.pk in loaded for v in versions),
-        bool(dataset.standard) or any(f in LINKED for f in formats),
+        # Following a standard: not a version published over errors against it.
+        (bool(dataset.standard) and not errors) or any(f in LINKED for f in formats),
     ]
     stars = next((i for i, met in enumerate(levels) if not met), len(levels))
     criteria = [

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from machi.lib.i18n import english_requested
 from machi.publish.problems import cut
 
 DIRECTORY = Path(__file__).with_name("standards")
@@ -98,6 +99,18 @@ def get(slug: str) -> Standard:
 @cache
 def _fields(slug: str) -> dict[str, dict[str, Any]]:
     return {f["name"]: f for f in get(slug).schema["fields"]}
+
+
+def standard_title(slug: str) -> str:
+    """A standard's name in the reader's language (公衆トイレ一覧, Public toilets); the slug
+    if machi does not know it."""
+    try:
+        standard = get(slug) if slug else None
+    except KeyError:
+        return slug
+    if standard is None:
+        return ""
+    return (english_requested() and standard.title_en) or standard.title
 
 
 def tags_for(standard: Standard) -> list[str]:

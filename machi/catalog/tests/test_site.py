@@ -211,3 +211,13 @@ def test_change_history_names_fields_as_readers_know_them(
     english = resident.get(f"/dataset/{hoikuen.name}/", HTTP_ACCEPT_LANGUAGE="en").content
     history = english.decode()[english.decode().index('id="history-heading"') :]
     assert "title, description" in history
+
+
+def test_a_dataset_following_a_standard_names_it(
+    resident: Client, kikaku: Department, make_dataset: Callable[..., Dataset]
+) -> None:
+    make_dataset(kikaku, "toilets", "区内のトイレ", standard="public-toilet-2026")
+    page = resident.get("/dataset/toilets/").content.decode()
+    assert "<dd>公衆トイレ一覧</dd>" in page and "<dd>public-toilet-2026</dd>" not in page
+    english = resident.get("/dataset/toilets/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "<dd>Public Toilets</dd>" in english

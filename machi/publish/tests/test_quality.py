@@ -306,3 +306,14 @@ def test_the_fragment_shows_stars_as_text_with_a_label_and_the_hints(
     assert "★☆☆☆☆ 1/5" in html
     assert "not only as PDF, Word or images" in html
     assert "What would raise it" in html
+
+
+def test_a_standard_published_over_its_errors_earns_no_fifth_star(
+    make_dataset: Callable[..., Dataset], kikaku: Department, site_admin: User
+) -> None:
+    dataset = make_dataset(kikaku, "aed", "AED設置箇所一覧", csv=AEDS, standard="aed", **COMPLETE)
+    load(site_admin, dataset)
+    published_run(dataset, errors=284)  # an administrator's override
+    assert fresh_score(dataset).stars == 4
+    published_run(dataset, errors=0)
+    assert fresh_score(dataset).stars == 5
