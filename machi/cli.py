@@ -1,7 +1,7 @@
 """The `machi` command: Django's management commands plus `serve`.
 
 machi serve      migrate, load the demo into an empty database, start a task worker,
-                 serve on HOST:PORT
+                 serve on HOST:PORT (or --host, --port)
 machi worker     run background tasks (conversions, loads, refreshes, harvests) until
                  stopped; first it queues the full-text indexes and ends the runs that a
                  stopped worker left unfinished
@@ -11,6 +11,7 @@ machi harvest    harvest another catalog now (machi harvest --list shows the sou
 machi <command>  any other management command (migrate, reindex, createsuperuser ...)
 """
 
+import argparse
 import os
 import subprocess
 import sys
@@ -31,7 +32,16 @@ def threads() -> int:
     return int(os.environ.get("MACHI_THREADS") or 2)
 
 
-def serve() -> None:
+def serve(args: list[str]) -> None:
+    parser = argparse.ArgumentParser(
+        prog="machi serve",
+        description="Migrate, load the demo into an empty database, start a task worker "
+        "and serve the site.",
+    )
+    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"), help="(HOST)")
+    parser.add_argument("--port", default=os.environ.get("PORT", "8000"), help="(PORT)")
+    options = parser.parse_args(args)  # before anything is done: --help only prints
+    host, port = options.host, options.port
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
@@ -41,8 +51,6 @@ def serve() -> None:
 
     schedule_refreshes()
     schedule_harvests()
-    host = os.environ.get("HOST", "127.0.0.1")
-    port = os.environ.get("PORT", "8000")
     # The worker is gunicorn's child after the exec below, and stops with it (same process group).
     subprocess.Popen([sys.executable, "-m", "machi.cli", "worker"])
     print(f"machi is serving on http://{host}:{port}/", flush=True)
@@ -71,15 +79,16 @@ def main() -> None:
 
     django.setup()
     if sys.argv[1:2] == ["serve"]:
-        serve()
+        serve(sys.argv[2:])
         return
-    if sys.argv[1:2] == ["worker"]:
+    if sys.argv[1:2] == ["worker"] and not {"-h", "--help"} & set(sys.argv[2:]):
         from machi.datastore.tasks import resume_search
         from machi.publish.services import recover_stopped_runs
 
         # What a stopped worker left unfinished.
         resume_search()
         recover_stopped_runs()
+    if sys.argv[1:2] == ["worker"]:
         sys.argv[1:2] = ["db_worker", "--no-reload", "--interval", "0.5"]
     from django.core.management import execute_from_command_line
 

@@ -53,3 +53,21 @@ def test_serve_migrates_loads_the_demo_and_answers(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_serve_and_worker_help_only_print(tmp_path: Path) -> None:
+    """`--help` shows the options; it must not migrate, load the demo or start a server."""
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "MACHI_ENV"}}
+    env.update(MACHI_DATA_DIR=str(tmp_path))
+    for command, words in (("serve", "--port"), ("worker", "--interval")):
+        done = subprocess.run(
+            [sys.executable, "-m", "machi.cli", command, "--help"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        assert words in done.stdout
+    assert not (tmp_path / "machi.sqlite3").exists()  # nothing was migrated
