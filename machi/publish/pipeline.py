@@ -563,10 +563,17 @@ class _RecordJob:
                         found.append((n, i, problem))
         if self.coordinates:
             found.extend(self._check_coordinates(rows, columns))
+        texts = [_cell_texts(column) for column in columns]
+        for i, column in enumerate(texts):
+            if max(map(len, column)) > CELL_CHARACTERS:
+                found.extend(
+                    (n, i, _long_cell(self.names[i], rows[n], text))
+                    for n, text in enumerate(column)
+                    if len(text) > CELL_CHARACTERS
+                )
         found.sort(key=lambda item: item[:2])
         for _n, _order, problem in found:
             self.collector.add(problem)
-        texts = [_cell_texts(column) for column in columns]
         self.scanner.feed_columns(rows, columns, texts)
         self.write_text(_csv_lines(texts))
 
@@ -784,6 +791,25 @@ def _code_columns(
 @functools.lru_cache(maxsize=4096)
 def _completed_code(code: str) -> str | None:
     return standards.complete_lg_code(code)
+
+
+# Excel's limit: a longer cell cannot be opened by the residents who download the table,
+# and is nearly always text pasted into the wrong place.
+CELL_CHARACTERS = 32_767
+
+
+def _long_cell(column: str, row: int, text: str) -> Problem:
+    return _cell_problem(
+        column,
+        row,
+        text,
+        "cell-too-long",
+        _(
+            "the cell holds %(n)s characters; a spreadsheet cell holds at most %(limit)s. "
+            "Shorten it or move the text to a document."
+        )
+        % {"n": f"{len(text):,}", "limit": f"{CELL_CHARACTERS:,}"},
+    )
 
 
 def _cell_problem(column: str, row: int, value: object, code: str, message: str) -> Problem:

@@ -251,3 +251,12 @@ def test_rows_short_of_cells_are_read_and_said(tmp_path: Path) -> None:
     short = [p for p in result.report["problems"] if p["code"] == "short-row"]
     assert [(p["row"], p["column"], p["level"]) for p in short] == [(3, "C", "warning")]
     assert "row 3" in short[0]["message"] and "2 cells for the 4 columns" in short[0]["message"]
+
+
+def test_a_cell_longer_than_a_spreadsheet_holds_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "notes.csv"
+    path.write_text(f"名称,備考\n小石川公園,短い\n本郷公園,{'あ' * 40_000}\n", encoding="utf-8")
+    result = convert(path, tmp_path)
+    (problem,) = result.report["problems"]
+    assert (problem["code"], problem["row"], problem["column"]) == ("cell-too-long", 3, "備考")
+    assert "40,000 characters" in problem["message"] and result.error_count == 1
