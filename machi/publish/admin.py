@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -13,8 +14,9 @@ from machi.accounts.models import Role
 from machi.accounts.permissions import has_role
 from machi.catalog import permissions
 from machi.catalog.admin import DepartmentScopedAdmin
-from machi.publish import refresh, register
-from machi.publish.models import Holding, Refresh, Run
+from machi.catalog.models import Dataset, Resource
+from machi.publish import refresh, register, standards
+from machi.publish.models import Holding, Refresh, Run, RunStatus
 
 
 @admin.register(Run)
@@ -55,6 +57,21 @@ class HoldingAdmin(DepartmentScopedAdmin):
 
     has_delete_permission = has_change_permission
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):  # type: ignore[no-untyped-def]
+        if db_field.name == "standard":  # chosen from machi's standards, by their names
+            choices = [("", "---------")] + [
+                (s.slug, f"{s.title} ({s.slug})") for s in standards.all_standards()
+            ]
+            return forms.ChoiceField(label=db_field.verbose_name, choices=choices, required=False)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):  # type: ignore[no-untyped-def]
+        if db_field.name == "dataset":  # the datasets of the departments the user edits
+            kwargs["queryset"] = Dataset.objects.filter(
+                department__in=self.editable_departments(request)
+            ).order_by("title")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def save_model(self, request: HttpRequest, obj: Holding, form: Any, change: bool) -> None:
         register.save_holding(actor=request.user, holding=obj)
 
@@ -79,7 +96,30 @@ class RefreshAdmin(DepartmentScopedAdmin):
         "last_result",
     ]
     readonly_fields = ["last_checked", "last_sha256", "last_result"]
-    raw_id_fields = ["resource", "template"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):  # type: ignore[no-untyped-def]
+        # Lists to choose from, by name, of what the user may edit (not ID boxes).
+        departments = self.editable_departments(request)
+        if db_field.name == "resource":
+            kwargs["queryset"] = (
+                Resource.objects.filter(dataset__department__in=departments)
+                .select_related("dataset")
+                .order_by("dataset__title", "name")
+            )
+        elif db_field.name == "template":
+            kwargs["queryset"] = (
+                Run.objects.filter(dataset__department__in=departments, status=RunStatus.PUBLISHED)
+                .select_related("dataset")
+                .order_by("-created")
+            )
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "resource":
+            field.label_from_instance = lambda r: f"{r.dataset.title} / {r.name}"
+        elif db_field.name == "template":
+            field.label_from_instance = lambda run: (
+                f"{run.dataset.title} / {run.filename} ({run.created:%Y-%m-%d})"
+            )
+        return field
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if obj is None:

@@ -189,3 +189,16 @@ def test_the_back_office_form_says_what_is_wrong_with_a_refresh(
     )
     assert response.status_code == 200  # the form again, not a server error
     assert message in response.content.decode()
+
+
+def test_the_back_office_forms_offer_names_not_id_boxes(
+    client_for: Callable[[User], Client], editor: User, scheduled: Refresh
+) -> None:
+    client = client_for(editor)
+    page = client.get("/admin/publish/refresh/add/").content.decode()
+    resource = scheduled.resource
+    assert f"{resource.dataset.title} / {resource.name}</option>" in page
+    assert 'class="vForeignKeyRawIdAdminField"' not in page
+    page = client.get("/admin/publish/holding/add/").content.decode()
+    assert "公衆トイレ一覧 (public-toilet-2026)</option>" in page  # a standard, by its name
+    assert f">{resource.dataset.title}</option>" in page
