@@ -373,9 +373,10 @@ def validator(standard: Standard, field: str) -> Check:
             return None
         converted = typed(value, fmt)
         if converted is None:
-            return _say(
-                f"bad-{spec['type']}", _TYPE_MESSAGES[spec["type"]](), field=field, value=str(value)
-            )
+            message = _TYPE_MESSAGES[spec["type"]]()
+            if spec["type"] == "time" and str(value).strip().startswith("24:"):
+                message = _END_OF_DAY()
+            return _say(f"bad-{spec['type']}", message, field=field, value=str(value))
         for rule in rules:
             problem = rule(converted)
             if problem:
@@ -461,6 +462,11 @@ _TYPE_MESSAGES: dict[str, Callable[[], str]] = {
     "date": lambda: _('%(field)s: "%(value)s" is not a date (YYYY-MM-DD).'),
     "time": lambda: _('%(field)s: "%(value)s" is not a time of day (hh:mm).'),
 }
+# Staff write 24:00 for "until midnight" or "all day", which a time of day cannot hold.
+_END_OF_DAY = lambda: _(  # noqa: E731 - translated when used, like _TYPE_MESSAGES
+    '%(field)s: "%(value)s" cannot be stored as a time of day, which ends at 23:59. '
+    "For open all day or until midnight, write 23:59, or say so in the notes column."
+)
 
 
 def _rules(spec: dict[str, Any]) -> list[Callable[[Any], tuple[str, str] | None]]:

@@ -297,3 +297,31 @@ def test_a_table_without_rows_is_never_published_not_even_with_a_reason(
     v1.resource.refresh_from_db()
     assert v1.resource.current == v1
     assert rows_of(resident, aeds)["total"] == 3
+
+
+def test_staff_roll_back_on_the_versions_page(
+    client_for: Callable[[User], Client],
+    editor: User,
+    aeds: Dataset,
+    aed_upload: Callable,
+    resident: Client,
+) -> None:
+    v1 = services.publish_run(actor=editor, run=converted(editor, aeds, aed_upload()))
+    two_rows = AED_CSV.rsplit("\n", 2)[0] + "\n"
+    run = services.start_run(
+        actor=editor, dataset=aeds, upload=aed_upload(two_rows), resource=v1.resource
+    )
+    v2 = services.publish_run(actor=editor, run=services.convert_run(run))
+    assert rows_of(resident, aeds)["total"] == 2
+    client = client_for(editor)
+    url = f"/staff/publish/resource/{v1.resource.uid}/versions"
+    page = client.get(url).content.decode()
+    # The roll-back button comes right after the version: on a phone the rest scrolls away.
+    head = page[page.index("<thead>") : page.index("</thead>")]
+    assert head.index("バージョン") < head.index("現在") < head.index("アップロード日時")
+    assert "v1 を現在のバージョンにする" in page
+    response = client.post(url, {"number": v1.number})
+    assert response.status_code == 302
+    v2.resource.refresh_from_db()
+    assert v2.resource.current == v1
+    assert rows_of(resident, aeds)["total"] == 3

@@ -450,7 +450,7 @@ def test_good_aed_values(field: str, value: object) -> None:
         ("緯度", 95.0, "out-of-range", "outside the range -90 to 90"),
         ("経度", "east", "bad-number", '"east" is not a number'),
         ("経度", float("nan"), "bad-number", "not a number"),
-        ("開始時間", "24:00", "bad-time", "not a time of day"),
+        ("開始時間", "24:00", "bad-time", "ends at 23:59"),
         ("開始時間", "9時", "bad-time", "not a time of day"),
         ("URL", "www.city.yaizu.lg.jp", "bad-uri", "http://"),
         ("法人番号", "700002", "pattern", "should be 13 digits"),
