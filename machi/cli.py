@@ -13,8 +13,11 @@ machi <command>  any other management command (migrate, reindex, createsuperuser
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 
 
 def workers() -> int:
@@ -51,8 +54,13 @@ def serve(args: list[str]) -> None:
 
     schedule_refreshes()
     schedule_harvests()
-    # The worker is gunicorn's child after the exec below, and stops with it (same process group).
-    subprocess.Popen([sys.executable, "-m", "machi.cli", "worker"])
+    # The worker is gunicorn's child after the exec below (this process becomes gunicorn):
+    # Ctrl-C stops both (one process group), and the worker stops when the server is
+    # gone whatever stopped it (a kill of its process, a port already in use).
+    subprocess.Popen(
+        [sys.executable, "-m", "machi.cli", "worker"],
+        env={**os.environ, "MACHI_WORKER_PARENT": str(os.getpid())},
+    )
     print(f"machi is serving on http://{host}:{port}/", flush=True)
     os.execvp(
         sys.executable,
@@ -73,6 +81,18 @@ def serve(args: list[str]) -> None:
     )
 
 
+def stop_with(parent: int) -> None:
+    """Stop this worker (SIGTERM: it ends its task first) once `parent` is no longer its
+    parent process."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="stop-with-server", daemon=True).start()
+
+
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "machi.settings")
     import django
@@ -89,6 +109,9 @@ def main() -> None:
         resume_search()
         recover_stopped_runs()
     if sys.argv[1:2] == ["worker"]:
+        parent = os.environ.pop("MACHI_WORKER_PARENT", "")
+        if parent:  # started by machi serve
+            stop_with(int(parent))
         sys.argv[1:2] = ["db_worker", "--no-reload", "--interval", "0.5"]
     from django.core.management import execute_from_command_line
 

@@ -50,9 +50,25 @@ def test_serve_migrates_loads_the_demo_and_answers(tmp_path: Path) -> None:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/static/machi/site.css") as r:
             assert r.status == 200
         assert (tmp_path / "machi.sqlite3").exists()
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
+        workers = [int(pid) for pid in children.read_text().split()] if children.exists() else []
     finally:
         server.terminate()
         server.wait(timeout=20)
+    # The task worker serve started stops with the server (it was left running, polling).
+    deadline = time.monotonic() + 30
+    while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not any(_running(pid) for pid in workers)
+
+
+def _running(pid: int) -> bool:
+    """Whether the process is alive (a zombie waiting for its parent is not)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "State:\tZ" not in status
 
 
 def test_serve_and_worker_help_only_print(tmp_path: Path) -> None:
