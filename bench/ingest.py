@@ -834,8 +834,11 @@ def machi_ingest(
     label = f"  machi ingest ({short(files.rows)})"
     measured = run_measured(label, files.rows, command, env)
     result = Ingest(measured, data_dir)
-    if measured.output:
-        result.converted = measured.output[0][0]
+    # The report starts when the conversion is done (a line before it may say the dataset
+    # was created).
+    report = [at for at, line in measured.output if line.startswith(("ファイル:", "File:"))]
+    if report:
+        result.converted = report[0]
     for _at, line in measured.output:
         match = PUBLISHED.search(line)
         if match:
