@@ -267,3 +267,18 @@ def test_my_numbers_are_not_offered_as_public_on_purpose(
     page = client.get(f"/staff/publish/{run.uid}/").content.decode()
     privacy = page[page.index('id="privacy-h"') : page.index('id="problems-h"')]
     assert "個人番号ではない（誤検出）" in privacy and "公開してよい情報です" not in privacy
+
+
+def test_a_header_only_upload_offers_no_publish_button(
+    client_for: Callable[[User], Client],
+    editor: User,
+    toilets: Dataset,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    client = client_for(editor)
+    data = workbook_bytes([["名称", "所在地", "男性トイレ数"]])
+    run = upload(client, toilets, data, "toilets.xlsx", django_capture_on_commit_callbacks)
+    page = client.get(f"/staff/publish/{run.uid}/").content.decode()
+    section = page[page.index('id="publish-h"') :]
+    assert "この版にはデータの行がありません。" in section
+    assert "を公開する</button>" not in section and "エラーがあるまま公開" not in section
