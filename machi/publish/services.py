@@ -19,13 +19,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from machi.accounts.models import Role
@@ -75,12 +77,14 @@ def start_run(
     if resource is not None and resource.dataset_id != dataset.pk:
         raise ValidationError({"resource": _("This resource belongs to another dataset.")})
     name = Path(upload.name or "upload").name
+    # The report is written in the language of whoever uploaded (the worker has none).
+    language = (options or {}).get("language") or get_language() or settings.LANGUAGE_CODE
     run = Run(
         dataset=dataset,
         resource=resource,
         resource_name=resource_name or (resource.name if resource else Path(name).stem),
         filename=name,
-        options=options or {},
+        options={**(options or {}), "language": language},
         created_by=actor,
     )
     _check_options(run.options)
@@ -175,7 +179,8 @@ def convert_run(run: Run, progress: Callable[[str, float], None] | None = None) 
         original = _local_copy(run, Path(folder))
         output = Path(folder) / "converted.csv"
         try:
-            result = pipeline.convert(original, run.filename, output, options, report_progress)
+            with translation.override(run.options.get("language") or settings.LANGUAGE_CODE):
+                result = pipeline.convert(original, run.filename, output, options, report_progress)
         except Exception as error:
             Run.objects.filter(pk=run.pk).update(
                 status=RunStatus.FAILED,

@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import translation
 
 from machi.accounts.models import Department
 from machi.audit.models import AuditEvent
@@ -325,3 +326,16 @@ def test_staff_roll_back_on_the_versions_page(
     v2.resource.refresh_from_db()
     assert v2.resource.current == v1
     assert rows_of(resident, aeds)["total"] == 3
+
+
+def test_the_report_is_written_in_the_uploader_s_language(
+    editor: User, aeds: Dataset, aed_upload: Callable
+) -> None:
+    """The worker that converts has no language of its own: the uploader's is kept."""
+    duplicated = "名称,名称,住所\nA,B,C\n"
+    with translation.override("en"):  # the staff page, in English
+        run = services.start_run(actor=editor, dataset=aeds, upload=aed_upload(duplicated))
+    with translation.override("ja"):  # the worker, in the site's default
+        run = services.convert_run(run)
+    messages = " ".join(p["message"] for p in run.report["problems"])
+    assert "is used 2 times" in messages, messages
