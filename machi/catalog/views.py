@@ -3,7 +3,6 @@
 import csv
 import io
 
-from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
@@ -125,16 +124,13 @@ def _changed_fields(event: AuditEvent) -> str:
     creation lists none, as every field is new."""
     if event.action == AuditEvent.Action.CREATE:
         return ""
-    order = {field.name: n for n, field in enumerate(Dataset._meta.get_fields())}
-    labels = []
-    for name in sorted(event.changes, key=lambda name: order.get(name, len(order))):
-        if name in _UNSHOWN_CHANGES:
-            continue
-        try:
-            field = Dataset._meta.get_field(name)
-        except FieldDoesNotExist:
-            continue
-        labels.append(str(getattr(field, "verbose_name", name)))
+    labels = [
+        str(field.verbose_name)
+        for field in Dataset._meta.get_fields()
+        if field.name in event.changes
+        and field.name not in _UNSHOWN_CHANGES
+        and hasattr(field, "verbose_name")
+    ]
     return ("、" if get_language().startswith("ja") else ", ").join(labels)
 
 

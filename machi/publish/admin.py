@@ -15,7 +15,8 @@ from machi.accounts.permissions import has_role
 from machi.catalog import permissions
 from machi.catalog.admin import DepartmentScopedAdmin
 from machi.catalog.models import Dataset, Resource
-from machi.publish import refresh, register, standards
+from machi.publish import forms as publish_forms
+from machi.publish import refresh, register
 from machi.publish.models import Holding, Refresh, Run, RunStatus
 
 
@@ -59,9 +60,7 @@ class HoldingAdmin(DepartmentScopedAdmin):
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):  # type: ignore[no-untyped-def]
         if db_field.name == "standard":  # chosen from machi's standards, by their names
-            choices = [("", "---------")] + [
-                (s.slug, f"{s.title} ({s.slug})") for s in standards.all_standards()
-            ]
+            choices = [("", "---------"), *publish_forms.standard_options()]
             return forms.ChoiceField(label=db_field.verbose_name, choices=choices, required=False)
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 

@@ -23,10 +23,13 @@ TYPES = [
 ]
 
 
+def standard_options() -> list[tuple[str, str]]:
+    """Every standard machi knows, as a choice: its slug, and its name with the slug."""
+    return [(s.slug, f"{s.title} ({s.slug})") for s in standards.all_standards()]
+
+
 def standard_choices(blank: str) -> list[tuple[str, str]]:
-    return [("auto", blank), ("none", _("No standard"))] + [
-        (s.slug, f"{s.title} ({s.slug})") for s in standards.all_standards()
-    ]
+    return [("auto", blank), ("none", _("No standard")), *standard_options()]
 
 
 class UploadForm(forms.Form):

@@ -368,33 +368,33 @@ class BodyReader:
             yield number, record
         self.footnotes.extend(text for _n, _cells, text in pending)
         if self.short > PROBLEM_LIMIT:
-            self.problems.append(
-                Problem(
-                    code="short-row",
-                    level="warning",
-                    sheet=self.sheet,
-                    message=_("%(where)s: %(count)d more rows have fewer cells than the columns.")
-                    % {
-                        "where": place(self.source_name, self.sheet),
-                        "count": self.short - PROBLEM_LIMIT,
-                    },
-                )
+            self._more(
+                "short-row",
+                _("%(where)s: %(count)d more rows have fewer cells than the columns."),
+                self.short,
+                level="warning",
             )
         if self.ragged > PROBLEM_LIMIT:
-            self.problems.append(
-                Problem(
-                    code="ragged-row",
-                    sheet=self.sheet,
-                    message=_(
-                        "%(where)s: %(count)d more rows have cells beyond the last column "
-                        "and were left out."
-                    )
-                    % {
-                        "where": place(self.source_name, self.sheet),
-                        "count": self.ragged - PROBLEM_LIMIT,
-                    },
-                )
+            self._more(
+                "ragged-row",
+                _(
+                    "%(where)s: %(count)d more rows have cells beyond the last column "
+                    "and were left out."
+                ),
+                self.ragged,
             )
+
+    def _more(self, code: str, message: str, count: int, level: str = "error") -> None:
+        """One problem for the rows of a kind past the PROBLEM_LIMIT reported one by one."""
+        where = place(self.source_name, self.sheet)
+        self.problems.append(
+            Problem(
+                code=code,
+                level=level,
+                sheet=self.sheet,
+                message=message % {"where": where, "count": count - PROBLEM_LIMIT},
+            )
+        )
 
     def _release(
         self,

@@ -532,6 +532,12 @@ class _RecordJob:
     ) -> None:
         # A column the file lacks (a standard's, with no source) stays empty without its plan.
         self.steps = list(zip(plans, target.picks, strict=True))
+        # Columns whose cells may be long: numbers, dates and flags never are.
+        self.text_columns = [
+            i
+            for i, (plan, pick) in enumerate(self.steps)
+            if pick is not None and plan.type == "string"
+        ]
         self.checks = _checks(target)
         self.coordinates = plans[0]._coordinates if plans else ()
         self.codes = _code_columns(target, plans)
@@ -564,11 +570,11 @@ class _RecordJob:
         if self.coordinates:
             found.extend(self._check_coordinates(rows, columns))
         texts = [_cell_texts(column) for column in columns]
-        for i, column in enumerate(texts):
-            if max(map(len, column)) > CELL_CHARACTERS:
+        for i in self.text_columns:
+            if max(map(len, texts[i])) > CELL_CHARACTERS:
                 found.extend(
                     (n, i, _long_cell(self.names[i], rows[n], text))
-                    for n, text in enumerate(column)
+                    for n, text in enumerate(texts[i])
                     if len(text) > CELL_CHARACTERS
                 )
         found.sort(key=lambda item: item[:2])

@@ -78,7 +78,7 @@ def start_run(
         raise ValidationError({"resource": _("This resource belongs to another dataset.")})
     name = Path(upload.name or "upload").name
     # The report is written in the language of whoever uploaded (the worker has none).
-    language = (options or {}).get("language") or get_language() or settings.LANGUAGE_CODE
+    language = get_language() or settings.LANGUAGE_CODE
     run = Run(
         dataset=dataset,
         resource=resource,

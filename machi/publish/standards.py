@@ -104,12 +104,12 @@ def _fields(slug: str) -> dict[str, dict[str, Any]]:
 def standard_title(slug: str) -> str:
     """A standard's name in the reader's language (公衆トイレ一覧, Public toilets); the slug
     if machi does not know it."""
+    if not slug:
+        return ""
     try:
-        standard = get(slug) if slug else None
+        standard = get(slug)
     except KeyError:
         return slug
-    if standard is None:
-        return ""
     return (english_requested() and standard.title_en) or standard.title
 
 
@@ -375,7 +375,7 @@ def validator(standard: Standard, field: str) -> Check:
         if converted is None:
             message = _TYPE_MESSAGES[spec["type"]]()
             if spec["type"] == "time" and str(value).strip().startswith("24:"):
-                message = _END_OF_DAY()
+                message = _end_of_day()
             return _say(f"bad-{spec['type']}", message, field=field, value=str(value))
         for rule in rules:
             problem = rule(converted)
@@ -462,11 +462,14 @@ _TYPE_MESSAGES: dict[str, Callable[[], str]] = {
     "date": lambda: _('%(field)s: "%(value)s" is not a date (YYYY-MM-DD).'),
     "time": lambda: _('%(field)s: "%(value)s" is not a time of day (hh:mm).'),
 }
-# Staff write 24:00 for "until midnight" or "all day", which a time of day cannot hold.
-_END_OF_DAY = lambda: _(  # noqa: E731 - translated when used, like _TYPE_MESSAGES
-    '%(field)s: "%(value)s" cannot be stored as a time of day, which ends at 23:59. '
-    "For open all day or until midnight, write 23:59, or say so in the notes column."
-)
+
+
+def _end_of_day() -> str:
+    """Staff write 24:00 for "until midnight" or "all day", which a time of day cannot hold."""
+    return _(
+        '%(field)s: "%(value)s" cannot be stored as a time of day, which ends at 23:59. '
+        "For open all day or until midnight, write 23:59, or say so in the notes column."
+    )
 
 
 def _rules(spec: dict[str, Any]) -> list[Callable[[Any], tuple[str, str] | None]]:

@@ -53,22 +53,33 @@ def sheet_with_a_title() -> bytes:
     )
 
 
+@pytest.fixture
+def titled(
+    client_for: Callable[[User], Client],
+    editor: User,
+    toilets: Dataset,
+    django_capture_on_commit_callbacks: Any,
+) -> tuple[Client, Run]:
+    """An editor's client and the run of sheet_with_a_title(), converted and in review."""
+    client = client_for(editor)
+    run = upload(
+        client, toilets, sheet_with_a_title(), "toilets.xlsx", django_capture_on_commit_callbacks
+    )
+    return client, run
+
+
 def test_anonymous_visitors_are_sent_to_sign_in(resident: Client) -> None:
     response = resident.get("/staff/publish/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
 
 
 def test_an_editor_uploads_reviews_and_publishes(
-    client_for: Callable[[User], Client],
-    editor: User,
+    titled: tuple[Client, Run],
     toilets: Dataset,
     django_capture_on_commit_callbacks: Any,
     resident: Client,
 ) -> None:
-    client = client_for(editor)
-    run = upload(
-        client, toilets, sheet_with_a_title(), "toilets.xlsx", django_capture_on_commit_callbacks
-    )
+    client, run = titled
     run.refresh_from_db()
     assert run.status == RunStatus.REVIEW
     page = client.get(f"/staff/publish/{run.uid}/").content.decode()
@@ -88,15 +99,10 @@ def test_an_editor_uploads_reviews_and_publishes(
 
 
 def test_staff_correct_the_header_guess(
-    client_for: Callable[[User], Client],
-    editor: User,
-    toilets: Dataset,
+    titled: tuple[Client, Run],
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    client = client_for(editor)
-    run = upload(
-        client, toilets, sheet_with_a_title(), "toilets.xlsx", django_capture_on_commit_callbacks
-    )
+    client, run = titled
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             f"/staff/publish/{run.uid}/layout",
@@ -111,17 +117,12 @@ def test_staff_correct_the_header_guess(
 
 
 def test_a_header_moved_down_takes_the_data_from_under_it(
-    client_for: Callable[[User], Client],
-    editor: User,
-    toilets: Dataset,
+    titled: tuple[Client, Run],
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     """The first data row the form shows is the old guess's (5): left as it is, the data
     starts under the new header, not inside it."""
-    client = client_for(editor)
-    run = upload(
-        client, toilets, sheet_with_a_title(), "toilets.xlsx", django_capture_on_commit_callbacks
-    )
+    client, run = titled
     assert (run.report["layout"]["header_rows"], run.report["layout"]["body_start"]) == ([4], 5)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
@@ -146,18 +147,12 @@ def test_a_header_moved_down_takes_the_data_from_under_it(
     ],
 )
 def test_a_header_and_data_start_that_do_not_fit_are_refused(
-    client_for: Callable[[User], Client],
-    editor: User,
-    toilets: Dataset,
-    django_capture_on_commit_callbacks: Any,
+    titled: tuple[Client, Run],
     header_rows: str,
     body_start: str,
     message: str,
 ) -> None:
-    client = client_for(editor)
-    run = upload(
-        client, toilets, sheet_with_a_title(), "toilets.xlsx", django_capture_on_commit_callbacks
-    )
+    client, run = titled
     response = client.post(
         f"/staff/publish/{run.uid}/layout",
         {
@@ -218,15 +213,10 @@ def test_progress_is_reported_as_json(
 
 
 def test_the_report_names_types_and_changes_in_the_readers_language(
-    client_for: Callable[[User], Client],
-    editor: User,
-    toilets: Dataset,
+    titled: tuple[Client, Run],
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    client = client_for(editor)
-    run = upload(
-        client, toilets, sheet_with_a_title(), "toilets.xlsx", django_capture_on_commit_callbacks
-    )
+    client, run = titled
     english = client.get(f"/staff/publish/{run.uid}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Japanese era to Western year" in english and "和暦→西暦" not in english
     assert "和暦→西暦" in client.get(f"/staff/publish/{run.uid}/").content.decode()
@@ -238,15 +228,9 @@ def test_the_report_names_types_and_changes_in_the_readers_language(
 
 
 def test_the_file_s_first_rows_are_shown_with_spreadsheet_column_letters(
-    client_for: Callable[[User], Client],
-    editor: User,
-    toilets: Dataset,
-    django_capture_on_commit_callbacks: Any,
+    titled: tuple[Client, Run],
 ) -> None:
-    client = client_for(editor)
-    run = upload(
-        client, toilets, sheet_with_a_title(), "toilets.xlsx", django_capture_on_commit_callbacks
-    )
+    client, run = titled
     page = client.get(f"/staff/publish/{run.uid}/").content.decode()
     head = page[page.index('class="head-rows"') :]
     head = head[: head.index("</thead>")]
