@@ -337,6 +337,8 @@ def selection(
 
 
 def _condition(f: Filter, unindexed: bool = False) -> SQL:
+    if f.column.empty:
+        return _empty_condition(f), []
     column = ("+" if unindexed else "") + ref(f.column)
     comparisons = {"eq": "=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
     if f.op in comparisons:
@@ -354,11 +356,21 @@ def _condition(f: Filter, unindexed: bool = False) -> SQL:
     return f"{column} >= %s AND {column} < %s", [f.value, upper]
 
 
+def _empty_condition(f: Filter) -> str:
+    """A filter on a column without values (engine.Column.empty), which has no index:
+    true of every row or of none, as the filter would be on NULL."""
+    every = f.op == "ne" or (f.op == "isnull" and f.value)
+    return "1=1" if every else "1=0"
+
+
 def _order(query: RowQuery) -> list[tuple[Column, bool]]:
-    """The sort keys with `_id` last, so every row has one place (keyset paging)."""
+    """The sort keys with `_id` last, so every row has one place (keyset paging).
+
+    A column without values orders nothing (every row ties) and has no index to sort
+    by: it is left out, its direction kept for the row id when it was the last key."""
     keys = [key for key in query.sort if key[0] is not ROW_ID and key[0].column != "_id"]
     tie = next((d for c, d in query.sort if c.column == "_id"), keys[-1][1] if keys else False)
-    return [*keys, (ROW_ID, tie)]
+    return [*(key for key in keys if not key[0].empty), (ROW_ID, tie)]
 
 
 def _order_sql(keys: list[tuple[Column, bool]], rowid: str) -> str:
@@ -764,14 +776,18 @@ def facets(
         with engine.connection().cursor() as cursor:
             for column in columns:
                 name = ref(column, chosen.rowid)
-                cursor.execute(
-                    chosen.sql(f"{name}, count(*) AS n")
-                    + f" GROUP BY {name} ORDER BY n DESC, {name} LIMIT %s",
-                    [*chosen.params, limit],
-                )
+                if column.empty:  # one value, NULL, counted without grouping (no index)
+                    cursor.execute(chosen.sql("NULL, count(*)"), chosen.params)
+                else:
+                    cursor.execute(
+                        chosen.sql(f"{name}, count(*) AS n")
+                        + f" GROUP BY {name} ORDER BY n DESC, {name} LIMIT %s",
+                        [*chosen.params, limit],
+                    )
                 result[column.name] = [
                     {"value": present(column, value), "count": count}
                     for value, count in cursor.fetchall()
+                    if count
                 ]
     return result
 

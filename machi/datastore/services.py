@@ -71,8 +71,11 @@ def load_table(
             canonical=canonical and _all_canonical(schema),
         )
         nulls = engine.null_counts(name, columns)
+        columns = [
+            replace(c, nulls=n, empty=count > 0 and n == count)
+            for c, n in zip(columns, nulls, strict=True)
+        ]
         engine.finish_table(name, columns)
-    columns = [replace(c, nulls=n) for c, n in zip(columns, nulls, strict=True)]
     previous = Table.objects.filter(version=version).first()
     try:
         with transaction.atomic():
