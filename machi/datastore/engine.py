@@ -263,17 +263,88 @@ def insert_rows(
     return _insert_batches(name, stored_columns(columns), prepared)
 
 
-def null_counts(name: str, columns: Sequence[Column]) -> list[int]:
+def count_cells(
+    name: str, columns: Sequence[Column], *, misfits: bool = False
+) -> tuple[list[int], int | None]:
     """Empty cells per column, counted by the database in one pass over the loaded
     table (a Python loop over every cell of a million rows took longer): sorts and
-    cursors skip NULL handling for columns that have none."""
-    if not columns:
-        return []
-    counted = ", ".join(f"count({quote(c.column)})" for c in columns)
+    cursors skip NULL handling for columns that have none, and empty columns get no
+    index. With `misfits`, the same pass finds the first row holding a cell that a text
+    load (insert_text) could not store as its column's type."""
+    counted = [f"count({quote(c.column)})" for c in columns]
+    checks = [_misfit(c) for c in columns] if misfits else []
+    checks = [check for check in checks if check]
+    if checks:
+        counted.append(f"min(CASE WHEN {' OR '.join(checks)} THEN _id END)")
     with connection().cursor() as cursor:
-        cursor.execute(f"SELECT count(*), {counted} FROM {qualified(name)}")
-        total, *filled = cursor.fetchone()
-    return [total - n for n in filled]
+        cursor.execute(f"SELECT {', '.join(['count(*)', *counted])} FROM {qualified(name)}")
+        total, *found = cursor.fetchone()
+    filled, first = (found[:-1], found[-1]) if checks else (found, None)
+    return [total - n for n in filled], first
+
+
+# --- Loading the publish pipeline's text as it is (SQLite) ---------------------------------
+#
+# The pipeline's clean CSV holds canonical text: ISO dates and times, true/false, plain
+# numbers, nothing for an empty cell. SQLite converts that text itself as it stores it
+# (NULLIF, the INTEGER and REAL columns' affinity, a CASE for flags), so the rows go from
+# the CSV reader to SQLite without a Python call per cell. A cell that does not convert
+# stays text, which `count_cells(misfits=True)` then finds.
+
+TEXT_LOADED_TYPES = {"string", "integer", "year", "number", "boolean", "date", "time"}
+
+
+def loads_text(columns: Sequence[Column]) -> bool:
+    """Whether `insert_text` can load rows of these columns."""
+    return vendor() == "sqlite" and all(c.type in TEXT_LOADED_TYPES for c in columns)
+
+
+def insert_text(name: str, columns: Sequence[Column], rows: Iterable[Sequence[str]]) -> int:
+    """SQLite: append rows of canonical text (one cell per column); returns how many.
+    Row ids follow from 1 (the table is new). Tokens are left for `fill_search`."""
+    values = []
+    for n, c in enumerate(columns, start=1):
+        if c.type == "boolean":  # anything else stays as it is, for count_cells to find
+            values.append(
+                f"CASE ?{n} WHEN 'true' THEN 1 WHEN 'false' THEN 0 ELSE NULLIF(?{n}, '') END"
+            )
+        else:
+            values.append(f"NULLIF(?{n}, '')")
+    listed = ", ".join(quote(c.column) for c in columns)
+    sql = f"INSERT INTO {quote(name)} ({listed}) VALUES ({', '.join(values)})"
+    raw = connection().connection  # the sqlite3 connection, skipping Django's %s rewriting
+    return raw.executemany(sql, rows).rowcount
+
+
+def misfit_cell(name: str, columns: Sequence[Column], row: int) -> tuple[Column, Any]:
+    """The first cell of `row` (a row id) that count_cells found, and its value."""
+    checked = [(c, _misfit(c)) for c in columns]
+    checked = [(c, check) for c, check in checked if check]
+    selected = ", ".join(f"{check}, {quote(c.column)}" for c, check in checked)
+    with connection().cursor() as cursor:
+        cursor.execute(f"SELECT {selected} FROM {quote(name)} WHERE _id = %s", [row])
+        found = cursor.fetchone()
+    for n, (column, _check) in enumerate(checked):
+        if found[2 * n]:
+            return column, found[2 * n + 1]
+    raise AssertionError(f"row {row} holds no misfit cell")
+
+
+def _misfit(column: Column) -> str:
+    """SQL true of a cell a text load left in a form its type does not take."""
+    c = quote(column.column)
+    if column.type in {"integer", "year"}:
+        return f"typeof({c}) NOT IN ('integer', 'null')"
+    if column.type == "boolean":
+        return f"{c} NOT IN (0, 1)"  # NULL is in neither list
+    if column.type == "number":
+        return f"typeof({c}) NOT IN ('real', 'null')"  # REAL affinity makes 12 into 12.0
+    if column.type == "date":
+        # A modifier makes SQLite carry 2024-02-30 over to March 1st: not the same text.
+        return f"{c} IS NOT date({c}, '+0 days')"
+    if column.type == "time":
+        return f"{c} IS NOT NULL AND time({c}) IS NOT substr({c}, 1, 8)"
+    return ""
 
 
 # Types whose cast values the engines take as they are (see _stored_value's `plain`).

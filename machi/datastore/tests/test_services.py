@@ -239,3 +239,96 @@ def test_canonical_rows_name_the_files_first_bad_cell(site_admin: User, nurserie
             actor=site_admin, version=nurseries.version, schema=CANONICAL, rows=rows, canonical=True
         )
     assert names_in_datastore() == before
+
+
+# The publish pipeline's large tables (tokens written later) load as text on SQLite
+# (engine.insert_text): the same values, the same errors, as the Python path above.
+AS_TEXT = {"fields": [f for f in CANONICAL["fields"] if f["type"] != "datetime"]}
+AS_TEXT_ROW = [
+    c for c, f in zip(CANONICAL_ROW, CANONICAL["fields"], strict=True) if f["type"] != "datetime"
+]
+
+
+@pytest.fixture
+def text_loads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Rows each text load took (none on PostgreSQL, which copies cast rows)."""
+    taken: list[int] = []
+    insert = engine.insert_text
+
+    def counted(name: str, columns: Any, rows: Any) -> int:
+        taken.append(insert(name, columns, rows))
+        return taken[-1]
+
+    monkeypatch.setattr(engine, "insert_text", counted)
+    return taken
+
+
+def test_text_loads_store_what_the_python_path_stores(
+    resident: Client, site_admin: User, nurseries: Table, text_loads: list[int]
+) -> None:
+    rows = [AS_TEXT_ROW, ["" for _ in AS_TEXT_ROW], ["x", "-3", "", "false", "", "", "12"]]
+    version = nurseries.version
+    url = f"/api/v1/datastore/{version.resource.uid}/rows"
+    loaded = {}
+    for later in (False, True):
+        services.load_table(
+            actor=site_admin,
+            version=version,
+            schema=AS_TEXT,
+            rows=rows,
+            canonical=True,
+            search_later=later,
+        )
+        loaded[later] = resident.get(url).json()["records"]
+    assert text_loads == ([3] if engine.vendor() == "sqlite" else [])
+    assert loaded[True] == loaded[False]
+    first, empty, third = loaded[True]
+    assert first == {"_id": 1, "名称": "文京区役所", "人数": 12, "日付": "2024-04-01",
+                     "あり": True, "時刻": "09:30:00", "年": 2024, "率": 0.25}  # fmt: skip
+    assert [v for k, v in empty.items() if k != "_id"] == [None] * 7
+    assert third["人数"] == -3 and third["あり"] is False and third["率"] == 12.0
+
+
+@pytest.mark.parametrize(
+    ("column", "cell"),
+    [
+        (1, "十二"),
+        (1, "12.5"),
+        (2, "2024-02-30"),
+        (3, "yes"),
+        (4, "25:00:00"),
+        (5, "令和6"),
+        (6, "0.2.5"),
+    ],  # fmt: skip
+)
+def test_text_loads_name_the_files_first_bad_cell(
+    site_admin: User, nurseries: Table, text_loads: list[int], column: int, cell: str
+) -> None:
+    before = names_in_datastore()
+    rows = [list(AS_TEXT_ROW) for _ in range(3000)]
+    rows[2500][column] = cell
+    rows[2700][1] = "十三"  # a later row's bad cell in an earlier column
+    with pytest.raises(LoadError) as caught:
+        services.load_table(
+            actor=site_admin,
+            version=nurseries.version,
+            schema=AS_TEXT,
+            rows=rows,
+            source="a.csv",
+            canonical=True,
+            search_later=True,
+        )
+    name = AS_TEXT["fields"][column]["name"]
+    assert caught.value.where == {"line": 2502, "column": name}
+    assert "a.csv" in str(caught.value) and cell in str(caught.value)
+    rows[2500] = rows[2500][:3]
+    with pytest.raises(LoadError, match="2502"):
+        services.load_table(
+            actor=site_admin,
+            version=nurseries.version,
+            schema=AS_TEXT,
+            rows=rows,
+            canonical=True,
+            search_later=True,
+        )
+    assert names_in_datastore() == before
