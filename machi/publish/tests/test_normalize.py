@@ -384,21 +384,27 @@ def test_a_column_whose_values_do_not_repeat_stops_caching_them(
     from machi.publish.normalize import plans
 
     monkeypatch.setattr(plans, "CACHE_LIMIT", 50)
-    phones = [f"（０３）{n:04d}－{n % 7:04d}" for n in range(400)]  # every one different
+    areas = [f"{n:,}.5㎡" for n in range(1000, 1400)]  # every one different
     days = [f"R5.{1 + k // 28}.{1 + k % 28}" for k in range(60)]
     dates = [days[n % 60] for n in range(400)]  # 60 days, again and again
-    for name, values, kept in (("電話番号", phones, False), ("開設日", dates, True)):
+    # Phone numbers, text, are converted a chunk at a time without the cache (_convert_text).
+    phones = [f"（０３）{n:04d}－{n % 7:04d}" for n in range(400)]
+    for name, values, state in (
+        ("面積", areas, "dropped"),
+        ("開設日", dates, "kept"),
+        ("電話番号", phones, "filling"),
+    ):
         plan = _plan(name, values[:5])
         fresh = _plan(name, values[:5])
-        assert plan.type == ("string" if kept is False else "date")
+        assert plan.type == {"面積": "number", "開設日": "date", "電話番号": "string"}[name]
         chunks = [values[i : i + 40] for i in range(0, len(values), 40)]
         out = [
             v
             for n, c in enumerate(chunks)
             for v in plan.convert_column(c, list(range(n * 40, n * 40 + len(c))))
         ]
-        assert plan._cache_state == ("kept" if kept else "dropped")
-        assert (len(plan._cache) > 0) is kept
+        assert plan._cache_state == state
+        assert (len(plan._cache) > 0) is (state == "kept")
         # What it changed and counted is what converting the cells one by one gives.
         assert out == [fresh.convert(v, 0) for v in values]
         assert plan.changes == fresh.changes
@@ -690,3 +696,45 @@ def test_full_width_numbers_take_the_quick_path_after_the_width_rule() -> None:
     assert plan.changes["width"].count == 3
     assert plan.changes["width"].samples[0] == ("１２３", "123")
     assert "number" not in plan.changes
+
+
+TEXT_CELLS = [
+    "本郷４丁目１６番１４号", "  湯島　二丁目  ", "ＮＰＯ法人　ぶんきょう", "（０３）３８１２",
+    "（有料）", "２２：００まで", "ﾎﾝｺﾞｳ ﾎｲｸｴﾝ", "a\tb", "a\xa0b", "a  b", "", "　", "plain",
+    "文京　区", "ａｂｃ　ｄｅｆ", "\x1ccontrol", "東京都文京区", "本郷４丁目１６番１４号",
+    " lead", "trail ",
+]  # fmt: skip
+
+
+ROLE_CELLS = ["(03)3812-3111", "０３－３８１２－３１１１", "〒113-8555", "１１３８５５５", "9:00",
+              "２４：００", "03 3812 3111"]  # fmt: skip
+
+
+@pytest.mark.parametrize("chunk", [1, 5, 40])
+@pytest.mark.parametrize(
+    ("column", "role"), [("住所", ""), ("電話番号", "phone"), ("郵便番号", "postcode")]
+)
+def test_a_text_column_converted_whole_matches_cell_by_cell(
+    chunk: int, column: str, role: str
+) -> None:
+    """Text columns are converted a chunk at a time (ColumnPlan._convert_text): the same
+    cells, counts and samples as the rules applied to one cell at a time, and cell by
+    cell still for Excel's numbers and a cell holding the separator."""
+    cells: list[object] = [*TEXT_CELLS, *ROLE_CELLS, "a\x1fb", 12, None]
+    whole, single = _plan(column, ["x"]), _plan(column, ["x"])
+    single._whole_text = False
+    assert whole._whole_text and whole.type == "string" and whole.role == role
+    results = {}
+    for plan in (whole, single):
+        out: list[object] = []
+        for start in range(0, len(cells), chunk):
+            part = cells[start : start + chunk]
+            out += plan.convert_column(part, list(range(start, start + len(part))))
+        results[id(plan)] = out
+        plan.counted = {r: (c.count, c.samples) for r, c in plan.changes.items()}  # type: ignore[attr-defined]
+    assert results[id(whole)] == results[id(single)]
+    assert whole.counted == single.counted  # type: ignore[attr-defined]
+    assert whole.changes["width"].count == 10 and whole.changes["space"].count == 9
+    assert results[id(whole)][:3] == ["本郷4丁目16番14号", "湯島　二丁目", "NPO法人　ぶんきょう"]
+    if role:
+        assert whole.changes[role].count >= 2
