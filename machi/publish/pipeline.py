@@ -560,7 +560,10 @@ class _RecordJob:
         for i, change in self.codes:
             _complete_codes(columns[i], change)
         found: list[tuple[int, int, Problem]] = []  # (record, order in it, problem)
-        for i, check in self.checks:
+        for i, check, only_empty in self.checks:
+            # Text is normalised: a cell of spaces only is None by now.
+            if only_empty and None not in columns[i]:
+                continue
             results = list(map(check, columns[i]))
             if results.count(None) != len(results):
                 for n, result in enumerate(results):
@@ -758,21 +761,26 @@ def _take(job: _RecordJob, handed: Any) -> None:
     job.collector.take(collector)
 
 
-def _checks(target: Target) -> list[tuple[int, standards.Check]]:
-    """Per output column the file has, the standard's cell check (after normalising).
+def _checks(target: Target) -> list[tuple[int, standards.Check, bool]]:
+    """Per output column the file has, the standard's cell check (after normalising), and
+    whether it can only find empty cells (then it runs on columns that have some).
 
     A standard column the file lacks is reported once (`required-column-missing`),
-    not on every row.
+    not on every row; an optional text field without rules is not checked at all.
     """
     standard = target.standard
     if standard is None:
         return []
     fields = set(standard.field_names())
-    return [
-        (i, standards.validator(standard, name))
-        for i, name in enumerate(target.names)
-        if name in fields and target.picks[i] is not None
-    ]
+    checks = []
+    for i, name in enumerate(target.names):
+        if name not in fields or target.picks[i] is None:
+            continue
+        only_empty = standards.checks_only_empty(standard, name)
+        if only_empty and not standard.field(name).get("constraints", {}).get("required"):
+            continue
+        checks.append((i, standards.validator(standard, name), only_empty))
+    return checks
 
 
 def _code_columns(

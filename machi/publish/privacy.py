@@ -64,6 +64,10 @@ _SHAPE_TABLE = bytes(_SHAPE)
 _TWELVE_SHAPES = (b"d" * 12, b"ddddsddddsdddd", b"ddddsdddddddd", b"ddddddddsdddd")
 _MOBILE_PREFIXES = ("090", "080", "070", "+81")
 _NARROW = str.maketrans("０１２３４５６７８９＋", "0123456789+")
+# A full-width digit or plus sign in UTF-8. Only text holding one is translated: on
+# Japanese text str.translate looks every character up in a dict, and a column of prose
+# with a full-width bracket cost more than the rest of its scan.
+_WIDE_DIGIT = re.compile(b"\xef\xbc[\x8b\x90-\x99]")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _NOT_DIGITS = re.compile(r"\D")
 
@@ -194,7 +198,8 @@ class PrivacyScanner:
             scans = []
             if b"@" in data or (wide and "＠" in text):
                 scans.append((_AT, "email"))
-            narrow = text.translate(_NARROW) if wide else text  # ０9０ has a mobile's 090
+            # ０9０ has a mobile's 090
+            narrow = text.translate(_NARROW) if wide and _WIDE_DIGIT.search(data) else text
             if any(prefix in narrow for prefix in _MOBILE_PREFIXES):
                 scans.append((_MOBILE, "mobile-phone"))
             shape = data.translate(_SHAPE_TABLE)

@@ -388,6 +388,13 @@ def validator(standard: Standard, field: str) -> Check:
     return check
 
 
+def checks_only_empty(standard: Standard, field: str) -> bool:
+    """Whether the field's check can only find an empty cell (text with no rules):
+    a column without empty cells then needs no call per cell."""
+    spec = standard.field(field)
+    return spec["type"] == "string" and not _rules(spec)
+
+
 def _as_text(value: object, fmt: str) -> object:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
