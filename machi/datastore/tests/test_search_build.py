@@ -242,6 +242,30 @@ def test_a_table_loaded_before_contentless_indexes_gets_one(
         assert cursor.fetchone() == (0,)
 
 
+@pytest.mark.skipif("connections['datastore'].vendor != 'sqlite'")
+def test_an_unfinished_index_with_row_sizes_is_finished_where_it_stopped(
+    load: Callable[..., Table],
+) -> None:
+    # Earlier contentless indexes kept each row's size (FTS5's default), so they could
+    # list their rows and had no `#fts_done` table: the next run resumes after their last.
+    loaded = load(300, search_later=False)
+    later = load(300, search_later=True)
+    fts, done = engine.quote(f"{later.name}#fts"), engine.quote(f"{later.name}#fts_done")
+    with connections["datastore"].cursor() as cursor:
+        cursor.execute(f"DROP TABLE {fts}")
+        cursor.execute(f"DROP TABLE {done}")
+        cursor.execute(
+            f"CREATE VIRTUAL TABLE {fts} USING fts5(_search, content='', "
+            "tokenize=\"unicode61 remove_diacritics 0 tokenchars '~'\")"
+        )
+    fill = engine.fill_search(later.name, later.column_list, batch=100)
+    assert next(fill) == 100
+    fill.close()
+    assert engine._last_indexed(later.name) == 100
+    services.build_search(later)
+    assert tokens(later) == tokens(loaded)
+
+
 # The worker closes its connections between tasks: a transactional test.
 @pytest.mark.django_db(
     databases=["default", "datastore"], transaction=True, serialized_rollback=True
