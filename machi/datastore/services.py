@@ -45,7 +45,9 @@ def load_table(
     `source` and `first_line` (the file line of the first row) make error
     messages point at the place in the file staff can open. `canonical` rows are
     text the publish pipeline wrote (ISO dates, `true`/`false`, plain numbers): they
-    are read with the plain Python parsers instead of Frictionless's general ones.
+    are read with the plain Python parsers instead of Frictionless's general ones, or
+    on SQLite, when no tokens are written now, stored as text that SQLite converts
+    (engine.insert_text).
     """
     resource = version.resource
     if not permissions.can_edit_dataset(actor, resource.dataset):
@@ -304,6 +306,7 @@ def _canonical_error(
 def _fitted(
     rows: Iterable[Sequence[Any]], width: int, *, source: str, first_line: int
 ) -> Iterator[Sequence[Any]]:
+    """The rows, stopping at the first whose width is not the schema's."""
     for offset, row in enumerate(rows):
         if len(row) != width:
             raise _width_error(source, first_line + offset, len(row), width)
