@@ -270,7 +270,7 @@ def insert_rows(
     if postgres:
         return _copy(name, [*stored_columns(columns), "_search"], prepared)
     count = _insert_batches(name, stored_columns(columns), prepared)
-    if search:
+    if search:  # create_table made the progress table
         _note_indexed(name, count)
     return count
 
@@ -284,8 +284,7 @@ def count_cells(
     index. With `misfits`, the same pass finds the first row holding a cell that a text
     load (insert_text) could not store as its column's type."""
     counted = [f"count({quote(c.column)})" for c in columns]
-    checks = [_misfit(c) for c in columns] if misfits else []
-    checks = [check for check in checks if check]
+    checks = [check for _c, check in _misfits(columns)] if misfits else []
     if checks:
         counted.append(f"min(CASE WHEN {' OR '.join(checks)} THEN _id END)")
     with connection().cursor() as cursor:
@@ -330,8 +329,7 @@ def insert_text(name: str, columns: Sequence[Column], rows: Iterable[Sequence[st
 
 def misfit_cell(name: str, columns: Sequence[Column], row: int) -> tuple[Column, Any]:
     """The first cell of `row` (a row id) that count_cells found, and its value."""
-    checked = [(c, _misfit(c)) for c in columns]
-    checked = [(c, check) for c, check in checked if check]
+    checked = _misfits(columns)
     selected = ", ".join(f"{check}, {quote(c.column)}" for c, check in checked)
     with connection().cursor() as cursor:
         cursor.execute(f"SELECT {selected} FROM {quote(name)} WHERE _id = %s", [row])
@@ -340,6 +338,11 @@ def misfit_cell(name: str, columns: Sequence[Column], row: int) -> tuple[Column,
         if found[2 * n]:
             return column, found[2 * n + 1]
     raise AssertionError(f"row {row} holds no misfit cell")
+
+
+def _misfits(columns: Sequence[Column]) -> list[tuple[Column, str]]:
+    """The columns a text load can leave a misfit in, each with its _misfit check."""
+    return [(c, check) for c in columns if (check := _misfit(c))]
 
 
 def _misfit(column: Column) -> str:
@@ -459,12 +462,13 @@ def _write_tokens(
             f"UPDATE {qualified(name)} AS t SET _search = CAST(v.tokens AS tsvector) "
             "FROM unnest(%s::text[], %s::integer[]) AS v(tokens, id) WHERE t._id = v.id"
         )
-        start = 0
+        start, tracked = 0, False
     else:
         select = f"SELECT _id, {listed} FROM {quote(name)} WHERE _id > %s ORDER BY _id LIMIT %s"
         fts = quote(f"{name}#fts")
         write = f"INSERT INTO {fts}(_search, rowid) VALUES (%s, %s)"
-        start = _last_indexed(name)
+        tracked = table_exists(f"{name}#fts_done")  # not in an index an earlier machi made
+        start = _last_indexed(name, tracked)
     with connection().cursor() as cursor:
         cursor.execute(f"SELECT max(_id) FROM {qualified(name)}")
         (rows,) = cursor.fetchone()
@@ -492,7 +496,7 @@ def _write_tokens(
                 with transaction.atomic(using=ALIAS), connection().cursor() as cursor:
                     # SQLite, inside the write lock: rows another run of the task has
                     # written meanwhile are not indexed twice.
-                    written = 0 if postgres else _last_indexed(name)
+                    written = 0 if postgres else _last_indexed(name, tracked)
                     for future in pending:
                         changes = future.result()
                         if postgres:
@@ -501,28 +505,29 @@ def _write_tokens(
                         else:
                             fresh = [c for c in changes if c[0] and c[1] > written]
                             cursor.executemany(write, fresh)
-                    if not postgres and done > written:
+                    if not postgres and tracked and done > written:
                         _note_indexed(name, done)
                 yield done
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
 
 
-def _last_indexed(name: str) -> int:
-    """The last row whose tokens a table's full-text index holds (0: none)."""
+def _last_indexed(name: str, tracked: bool) -> int:
+    """The last row whose tokens a table's full-text index holds (0: none): as `#fts_done`
+    records it when `tracked`, else from an index an earlier machi made, which keeps row
+    sizes and so can list its rows."""
     with connection().cursor() as cursor:
-        if table_exists(f"{name}#fts_done"):
+        if tracked:
             cursor.execute(f"SELECT last FROM {quote(name + '#fts_done')}")
-        else:  # an index an earlier machi made keeps row sizes, and lists its rows
+        else:
             cursor.execute(f"SELECT rowid FROM {quote(name + '#fts')} ORDER BY rowid DESC LIMIT 1")
         found = cursor.fetchone()
     return found[0] if found else 0
 
 
 def _note_indexed(name: str, last: int) -> None:
-    if table_exists(f"{name}#fts_done"):
-        with connection().cursor() as cursor:
-            cursor.execute(f"UPDATE {quote(name + '#fts_done')} SET last = %s", [last])
+    with connection().cursor() as cursor:
+        cursor.execute(f"UPDATE {quote(name + '#fts_done')} SET last = %s", [last])
 
 
 _FILL_PART = 250  # small: a batch's first part is analysed before any write overlaps
