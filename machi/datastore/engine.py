@@ -429,7 +429,8 @@ def fill_search(name: str, columns: Sequence[Column], *, batch: int = BATCH) -> 
         with transaction.atomic(using=ALIAS), connection().cursor() as cursor:
             _ensure_contentless_fts(cursor, name)
     if searched:
-        yield from _write_tokens(name, searched, batch=batch, postgres=postgres)
+        with bulk_writes(unmapped=True):
+            yield from _write_tokens(name, searched, batch=batch, postgres=postgres)
 
 
 def _ensure_contentless_fts(cursor: Any, name: str) -> None:
@@ -625,7 +626,7 @@ def finish_table(name: str, columns: Sequence[Column]) -> None:
     the whole table: a standard's 11 columns a file lacked took a third of the time)."""
     indexed = [c for c in columns if c.type not in {"object", "array", "any"} and not c.empty]
     single = {f"{name}#{n}": c for n, c in enumerate(indexed[:MAX_INDEXED_COLUMNS])}
-    with connection().cursor() as cursor, _sorting_page_cache(cursor):
+    with connection().cursor() as cursor, _sorting_threads(cursor):
         for index, column in single.items():
             # NULL sorts first ascending on both engines (SQLite's own order).
             order = " NULLS FIRST" if vendor() == "postgresql" else ""
@@ -643,27 +644,51 @@ def finish_table(name: str, columns: Sequence[Column]) -> None:
 
 
 @contextmanager
-def _sorting_page_cache(cursor: Any) -> Iterator[None]:
-    """SQLite builds indexes faster with a small page cache than with the 64 MB readers
-    keep (settings.py): on 1,000,000 rows, 31 column and 3 group indexes took 28–29 s
-    with 2 MB and 36–37 s with 64 MB, three runs each. The sort then runs in many small
-    parts, which helper threads sort side by side (six indexes: 3.5–4.0 s alone, 2.7 s
-    with two threads). The rows are inserted with the large cache, faster for them."""
+def _sorting_threads(cursor: Any) -> Iterator[None]:
+    """SQLite sorts an index's entries in parts of its page cache's size, small while a
+    table is loaded (bulk_writes), and helper threads sort the parts side by side (six
+    indexes: 3.5–4.0 s alone, 2.7 s with two threads)."""
     if vendor() != "sqlite":
         yield
         return
-    cursor.execute("PRAGMA cache_size")
-    (kept,) = cursor.fetchone()
-    cursor.execute(f"PRAGMA cache_size = {INDEX_BUILD_CACHE_SIZE}")
     cursor.execute(f"PRAGMA threads = {min(os.cpu_count() or 1, 8)}")
     try:
         yield
     finally:
         cursor.execute("PRAGMA threads = 0")
-        cursor.execute(f"PRAGMA cache_size = {int(kept)}")
 
 
-INDEX_BUILD_CACHE_SIZE = -2000  # KiB, SQLite's own default
+@contextmanager
+def bulk_writes(*, unmapped: bool = False) -> Iterator[None]:
+    """SQLite, while a table is loaded or its tokens are written: a 2 MB page cache
+    instead of the 64 MB readers keep (settings.py), and with `unmapped` no memory map.
+
+    The large cache made none of this faster: a new table's pages are written once,
+    and indexes build faster with a small one (1,000,000 rows, 31 column and 3 group
+    indexes: 28–29 s with 2 MB, 36–37 s with 64 MB, three runs each), whose sorter then
+    works in small parts. But it filled at a million rows, 64 MB more memory than at
+    100,000; and the pages the token writer reads through the memory map stayed
+    resident (1,000,000 rows: 360 MB of the file). Readers get both back after."""
+    if vendor() != "sqlite":
+        yield
+        return
+    with connection().cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        (cache,) = cursor.fetchone()
+        cursor.execute("PRAGMA mmap_size")
+        (mapped,) = cursor.fetchone()
+        cursor.execute(f"PRAGMA cache_size = {BULK_CACHE_SIZE}")
+        if unmapped:
+            cursor.execute("PRAGMA mmap_size = 0")
+        try:
+            yield
+        finally:
+            cursor.execute(f"PRAGMA cache_size = {int(cache)}")
+            if unmapped:
+                cursor.execute(f"PRAGMA mmap_size = {int(mapped)}")
+
+
+BULK_CACHE_SIZE = -2000  # KiB, SQLite's own default
 
 
 # Group indexes (SQLite): on a large table, an index led by each column of few distinct

@@ -63,7 +63,7 @@ def load_table(
     # converts it itself, and the cells it could not convert are found after (the
     # benchmark's 1,000,000 rows: 21–22 s against 33 s cast in Python, on one machine).
     as_text = canonical and (search_later or not searched) and engine.loads_text(columns)
-    with transaction.atomic(using=engine.ALIAS):
+    with transaction.atomic(using=engine.ALIAS), engine.bulk_writes():
         engine.ensure_schema()
         engine.create_table(name, columns, geo=any(c.type == "geopoint" for c in columns))
         if as_text:

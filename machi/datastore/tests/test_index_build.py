@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db(databases=["default", "datastore"])
 
 
 @pytest.mark.skipif("connections['datastore'].vendor != 'sqlite'", reason="SQLite's page cache")
-def test_the_page_cache_is_small_while_indexes_build_and_restored_after(
+def test_the_page_cache_is_small_while_a_table_loads_and_restored_after(
     load_csv: Callable[..., Table], kikaku: Department, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sizes = []
@@ -32,7 +32,7 @@ def test_the_page_cache_is_small_while_indexes_build_and_restored_after(
         (readers,) = cursor.fetchone()
     monkeypatch.setattr(engine, "_build_group_indexes", watched)
     table = load_csv(kikaku, "nurseries", NURSERIES)
-    assert sizes == [engine.INDEX_BUILD_CACHE_SIZE]
+    assert sizes == [engine.BULK_CACHE_SIZE]
     with connections["datastore"].cursor() as cursor:
         cursor.execute("PRAGMA cache_size")
         assert cursor.fetchone()[0] == readers == -65536

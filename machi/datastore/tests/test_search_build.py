@@ -290,3 +290,30 @@ def test_a_worker_that_starts_queues_what_a_stopped_one_left(
     assert Table.objects.get(pk=later.pk).search_ready
     assert found_names(resident, later, "保育")
     assert tasks.resume_search() == 0
+
+
+def page_settings() -> tuple[int, int]:
+    with connections["datastore"].cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        (cache,) = cursor.fetchone()
+        cursor.execute("PRAGMA mmap_size")
+        (mapped,) = cursor.fetchone()
+    return cache, mapped
+
+
+@pytest.mark.skipif(
+    "connections['datastore'].vendor != 'sqlite'", reason="SQLite's page cache and memory map"
+)
+def test_tokens_are_written_with_a_small_page_cache_and_no_memory_map(
+    load: Callable[..., Table],
+) -> None:
+    later = load(300, search_later=True)
+    readers = page_settings()
+    assert readers[0] != engine.BULK_CACHE_SIZE and readers[1] > 0
+    stopped = engine.fill_search(later.name, later.column_list, batch=100)
+    assert next(stopped) == 100
+    assert page_settings() == (engine.BULK_CACHE_SIZE, 0)
+    stopped.close()
+    assert page_settings() == readers
+    assert list(engine.fill_search(later.name, later.column_list, batch=100)) == [200, 300]
+    assert page_settings() == readers
