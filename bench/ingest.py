@@ -20,7 +20,7 @@ What it does:
    checks them against the national standard (公共施設一覧), writes the clean CSV and
    publishes it (loads it into the datastore with its column indexes). A large table is
    served before its full-text index is written, by a task the ingest queues: so then
-   `machi db_worker --batch` runs that task, and machi's total is both runs, until the table
+   `machi worker --batch` runs that task, and machi's total is both runs, until the table
    is served and searchable (the ingest alone is shown too). Both runs import a copy of
    machi/ taken at the start, so edits made meanwhile do not mix code versions. Wall time;
    CPU time (its worker processes included); memory of each child with the workers it
@@ -762,7 +762,7 @@ class Ingest:
     data_dir: Path
     converted: float = 0.0  # seconds until the report was printed (start-up + conversion)
     published_rows: int | None = None
-    worker: Measured | None = None  # `machi db_worker --batch`: work the ingest left queued
+    worker: Measured | None = None  # `machi worker --batch`: work the ingest left queued
     search_ready: bool = False  # every table's full-text index written
     datastore_mb: float = 0.0
 
@@ -853,10 +853,10 @@ def machi_ingest(
     # The table is complete when that is done, so the worker's run counts too.
     result.search_ready = search_ready(env)
     if not result.search_ready:
-        command = [str(MACHI), "db_worker", "--batch", "--no-startup-delay", "--no-reload"]
-        command += ["--queue-name", "*"]
+        # As `machi serve` runs its worker, but stopping once the queue is empty.
+        command = [str(MACHI), "worker", "--batch", "--no-startup-delay", "--queue-name", "*"]
         log(f"[machi {short(files.rows)}] {' '.join(command[1:])} (tasks the ingest queued)")
-        label = "  queued tasks (db_worker --batch)"
+        label = "  queued tasks (worker --batch)"
         worker = result.worker = run_measured(label, files.rows, command, env)
         result.search_ready = search_ready(env)
         log(
@@ -963,11 +963,11 @@ def report(
     print()
     print_output(f"machi ingest {short(full.measured.rows)}: its report", full.measured, 120)
     if full.worker is not None and (full.worker.status or not full.search_ready):
-        print_output(f"machi db_worker {short(full.measured.rows)}", full.worker, 40)
+        print_output(f"machi worker {short(full.measured.rows)}", full.worker, 40)
     if not small.ok:
         print_output(f"machi ingest {short(small.measured.rows)}", small.measured, 40)
         if small.worker is not None:
-            print_output(f"machi db_worker {short(small.measured.rows)}", small.worker, 40)
+            print_output(f"machi worker {short(small.measured.rows)}", small.worker, 40)
     print(
         f"{files.rows:,} rows x {len(HEADER)} columns: {files.cp932.name} "
         f"{megabytes(files.cp932):,.0f} MB (CP932), {files.utf8.name} "
