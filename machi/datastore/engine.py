@@ -672,20 +672,18 @@ def bulk_writes(*, unmapped: bool = False) -> Iterator[None]:
     if vendor() != "sqlite":
         yield
         return
+    wanted = {"cache_size": BULK_CACHE_SIZE, **({"mmap_size": 0} if unmapped else {})}
     with connection().cursor() as cursor:
-        cursor.execute("PRAGMA cache_size")
-        (cache,) = cursor.fetchone()
-        cursor.execute("PRAGMA mmap_size")
-        (mapped,) = cursor.fetchone()
-        cursor.execute(f"PRAGMA cache_size = {BULK_CACHE_SIZE}")
-        if unmapped:
-            cursor.execute("PRAGMA mmap_size = 0")
+        kept = {}
+        for pragma, value in wanted.items():
+            cursor.execute(f"PRAGMA {pragma}")
+            (kept[pragma],) = cursor.fetchone()
+            cursor.execute(f"PRAGMA {pragma} = {value}")
         try:
             yield
         finally:
-            cursor.execute(f"PRAGMA cache_size = {int(cache)}")
-            if unmapped:
-                cursor.execute(f"PRAGMA mmap_size = {int(mapped)}")
+            for pragma, value in kept.items():
+                cursor.execute(f"PRAGMA {pragma} = {int(value)}")
 
 
 BULK_CACHE_SIZE = -2000  # KiB, SQLite's own default

@@ -201,11 +201,8 @@ def _cast_rows(
 ) -> Iterator[list[Any]]:
     fields = Schema.from_descriptor(schema).fields
     readers: list[Callable[[Any], tuple[Any, Any]]] = [f.create_cell_reader() for f in fields]
-    width = len(readers)
-    for offset, row in enumerate(rows):
-        line = first_line + offset
-        if len(row) != width:
-            raise _width_error(source, line, len(row), width)
+    fitted = _fitted(rows, len(readers), source=source, first_line=first_line)
+    for line, row in enumerate(fitted, start=first_line):
         values = []
         for read, field, cell in zip(readers, fields, row, strict=True):
             value, notes = read(cell)
@@ -270,15 +267,13 @@ def _canonical_rows(
         kind = f.get("type", "string")
         parse = _CANONICAL.get(kind)
         parsers.append(_Remembered(parse).__getitem__ if kind in _REPEATING and parse else parse)
-    width = len(parsers)
-    for offset, row in enumerate(rows):
-        if len(row) != width:
-            raise _width_error(source, first_line + offset, len(row), width)
+    fitted = _fitted(rows, len(parsers), source=source, first_line=first_line)
+    for line, row in enumerate(fitted, start=first_line):
         try:
             # One comprehension a row: text as it is, other cells parsed, empty ones NULL.
             yield [(p(c) if p else c) if c else None for p, c in zip(parsers, row, strict=True)]
         except (ValueError, KeyError):
-            raise _canonical_error(fields, parsers, row, source, first_line + offset) from None
+            raise _canonical_error(fields, parsers, row, source, line) from None
 
 
 def _canonical_error(

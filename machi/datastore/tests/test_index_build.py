@@ -1,4 +1,5 @@
-"""Finishing a loaded table: empty cells counted, indexes built with a small page cache."""
+"""Loading and finishing a table: a small page cache meanwhile, empty cells counted, no
+index for a column without values."""
 
 from collections.abc import Callable
 
@@ -20,19 +21,26 @@ def test_the_page_cache_is_small_while_a_table_loads_and_restored_after(
     load_csv: Callable[..., Table], kikaku: Department, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sizes = []
-    build = engine._build_group_indexes
 
-    def watched(cursor, name, single):  # type: ignore[no-untyped-def]
-        cursor.execute("PRAGMA cache_size")
-        sizes.append(cursor.fetchone()[0])
-        return build(cursor, name, single)
+    def cache_size() -> int:
+        with connections["datastore"].cursor() as cursor:
+            cursor.execute("PRAGMA cache_size")
+            return cursor.fetchone()[0]
 
-    with connections["datastore"].cursor() as cursor:
-        cursor.execute("PRAGMA cache_size")
-        (readers,) = cursor.fetchone()
-    monkeypatch.setattr(engine, "_build_group_indexes", watched)
+    def watched(step):  # type: ignore[no-untyped-def]
+        def run(*args, **kwargs):  # type: ignore[no-untyped-def]
+            sizes.append((step.__name__, cache_size()))
+            return step(*args, **kwargs)
+
+        return run
+
+    readers = cache_size()
+    # The rows' insert, then the index builds.
+    monkeypatch.setattr(engine, "insert_rows", watched(engine.insert_rows))
+    monkeypatch.setattr(engine, "_build_group_indexes", watched(engine._build_group_indexes))
     table = load_csv(kikaku, "nurseries", NURSERIES)
-    assert sizes == [engine.BULK_CACHE_SIZE]
+    small = engine.BULK_CACHE_SIZE
+    assert sizes == [("insert_rows", small), ("_build_group_indexes", small)]
     with connections["datastore"].cursor() as cursor:
         cursor.execute("PRAGMA cache_size")
         assert cursor.fetchone()[0] == readers == -65536

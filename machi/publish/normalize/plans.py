@@ -132,8 +132,8 @@ def _untidy(joined: str) -> bool:
         or "\u3000" in joined
         or "\t" in joined
         or "\xa0" in joined
-        or " \x1f" in joined
-        or "\x1f " in joined
+        or " " + _SEPARATOR in joined
+        or _SEPARATOR + " " in joined
         or joined[:1] == " "
         or joined[-1:] == " "
         or _OTHER_SPACE.search(joined) is not None
