@@ -170,7 +170,10 @@ def convert(
         report["source_columns"] = columns
         target = _target(columns, sample, options, report, collector)
         plans = normalize.plan_columns(
-            target.names, [target.arrange(cells) for cells in sample], types=target.types
+            target.names,
+            [target.arrange(cells) for cells in sample],
+            types=target.types,
+            by_standard=target.standard_typed,
         )
         scanner = privacy.PrivacyScanner(target.names)
         expected = _expected_rows(sheet, original, head, found.body_start)
@@ -346,6 +349,7 @@ class Target:
     sources: dict[str, str]  # output column -> source column
     standard: standards.Standard | None
     extra: list[str]
+    standard_typed: frozenset[str] = frozenset()  # columns typed as the standard says
 
     def arrange(self, cells: list[object]) -> list[object]:
         return [None if i is None else cells[i] for i in self.picks]
@@ -390,6 +394,7 @@ def _target(
         names.append(column)
         picks.append(columns.index(column))
         sources[column] = column
+    standard_typed = frozenset(types) - set(options.types)
     types.update(options.types)
     for name in standard.required():
         if name not in by_field:
@@ -425,6 +430,7 @@ def _target(
         sources=sources,
         standard=standard,
         extra=extra,
+        standard_typed=standard_typed,
     )
 
 
@@ -564,7 +570,12 @@ class _RecordJob:
             # Text is normalised: a cell of spaces only is None by now.
             if only_empty and None not in columns[i]:
                 continue
-            results = list(map(check, columns[i]))
+            if self.plans[i].type == "string":
+                results = list(map(check, columns[i]))
+            else:
+                # Text left in a typed column is a cell the normaliser could not read, and
+                # it said so: one error per cell, not a second from the standard.
+                results = [None if v.__class__ is str else check(v) for v in columns[i]]
             if results.count(None) != len(results):
                 for n, result in enumerate(results):
                     if result is not None:
@@ -833,7 +844,7 @@ def _cell_problem(column: str, row: int, value: object, code: str, message: str)
         row=row,
         column=column,
         value=_csv_text(value)[:100],
-        message=_("Row %(row)d, column “%(column)s”: %(message)s")
+        message=_("Row %(row)d, column %(column)s: %(message)s")
         % {"row": row, "column": column, "message": message},
     )
 

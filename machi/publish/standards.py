@@ -338,14 +338,18 @@ def _say(kind: str, message: str, /, **place: object) -> tuple[str, str]:
 
 
 def validate_value(standard: Standard, field: str, value: object) -> str | None:
-    """A translated message when the (normalised) value breaks the field's type or rules."""
+    """A translated message, naming the field, when the (normalised) value breaks the
+    field's type or rules."""
     problem = validator(standard, field)(value)
-    return problem[1] if problem else None
+    if problem is None:
+        return None
+    return _("%(field)s: %(message)s") % {"field": field, "message": problem[1]}
 
 
 @lru_cache(maxsize=1024)
 def validator(standard: Standard, field: str) -> Check:
     """The check of one field, built once per column: value → (problem code, message) or None.
+    The message does not name the field: the report says the row and column before it.
 
     Values are what the normaliser yields: str, int, float, date, time, or None
     for empty. Text in a typed column is accepted when it reads as that type.
@@ -364,7 +368,7 @@ def validator(standard: Standard, field: str) -> Check:
     def check(value: object) -> tuple[str, str] | None:
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
-                return _say("required-missing", _("%(field)s is required but empty."), field=field)
+                return _say("required-missing", _("Required but empty."), field=field)
             return None
         if plain:
             return None
@@ -464,17 +468,17 @@ _TYPES: dict[str, Callable[[object, str], object]] = {
 }
 
 _TYPE_MESSAGES: dict[str, Callable[[], str]] = {
-    "integer": lambda: _('%(field)s: "%(value)s" is not a whole number.'),
-    "number": lambda: _('%(field)s: "%(value)s" is not a number.'),
-    "date": lambda: _('%(field)s: "%(value)s" is not a date (YYYY-MM-DD).'),
-    "time": lambda: _('%(field)s: "%(value)s" is not a time of day (hh:mm).'),
+    "integer": lambda: _('"%(value)s" is not a whole number.'),
+    "number": lambda: _('"%(value)s" is not a number.'),
+    "date": lambda: _('"%(value)s" is not a date (YYYY-MM-DD).'),
+    "time": lambda: _('"%(value)s" is not a time of day (hh:mm).'),
 }
 
 
 def _end_of_day() -> str:
     """Staff write 24:00 for "until midnight" or "all day", which a time of day cannot hold."""
     return _(
-        '%(field)s: "%(value)s" cannot be stored as a time of day, which ends at 23:59. '
+        '"%(value)s" cannot be stored as a time of day, which ends at 23:59. '
         "For open all day or until midnight, write 23:59, or say so in the notes column."
     )
 
@@ -494,7 +498,7 @@ def _rules(spec: dict[str, Any]) -> list[Callable[[Any], tuple[str, str] | None]
                 return None
             return _say(
                 "pattern",
-                _('%(field)s: "%(value)s" should be %(form)s.'),
+                _('"%(value)s" should be %(form)s.'),
                 field=name,
                 value=v,
                 form=_(form),
@@ -509,7 +513,7 @@ def _rules(spec: dict[str, Any]) -> list[Callable[[Any], tuple[str, str] | None]
                 return None
             return _say(
                 "enum",
-                _('%(field)s: "%(value)s" is not one of %(allowed)s.'),
+                _('"%(value)s" is not one of %(allowed)s.'),
                 field=name,
                 value=str(v),
                 allowed=" / ".join(allowed),
@@ -532,7 +536,7 @@ def _lg_code_problem(field: str, code: str) -> tuple[str, str] | None:
         return _say(
             "bad-lg-code",
             _(
-                '%(field)s: "%(value)s" has 5 digits; the standard needs the 6-digit code, '
+                '"%(value)s" has 5 digits; the standard needs the 6-digit code, '
                 "here probably %(code)s."
             ),
             field=field,
@@ -542,14 +546,14 @@ def _lg_code_problem(field: str, code: str) -> tuple[str, str] | None:
     if len(code) == 6 and code.isascii() and code.isdigit() and 1 <= int(code[:2]) <= 47:
         return _say(
             "bad-check-digit",
-            _('%(field)s: the check digit of "%(value)s" is wrong; it should end in %(digit)s.'),
+            _('The check digit of "%(value)s" is wrong; it should end in %(digit)s.'),
             field=field,
             value=code,
             digit=check_digit(code[:5]),
         )
     return _say(
         "bad-lg-code",
-        _('%(field)s: "%(value)s" is not a 6-digit local government code.'),
+        _('"%(value)s" is not a 6-digit local government code.'),
         field=field,
         value=code,
     )
@@ -563,7 +567,7 @@ def _range_problem(
     if low is not None and high is not None:
         return _say(
             "out-of-range",
-            _("%(field)s: %(value)s is outside the range %(minimum)s to %(maximum)s."),
+            _("%(value)s is outside the range %(minimum)s to %(maximum)s."),
             field=field,
             value=value,
             minimum=low,
@@ -572,14 +576,14 @@ def _range_problem(
     if low is not None:
         return _say(
             "out-of-range",
-            _("%(field)s: %(value)s is below the minimum %(minimum)s."),
+            _("%(value)s is below the minimum %(minimum)s."),
             field=field,
             value=value,
             minimum=low,
         )
     return _say(
         "out-of-range",
-        _("%(field)s: %(value)s is above the maximum %(maximum)s."),
+        _("%(value)s is above the maximum %(maximum)s."),
         field=field,
         value=value,
         maximum=high,
@@ -598,7 +602,7 @@ def _uri_problem(field: str, value: str) -> tuple[str, str] | None:
         return None
     return _say(
         "bad-uri",
-        _('%(field)s: "%(value)s" is not a web address starting with http:// or https://.'),
+        _('"%(value)s" is not a web address starting with http:// or https://.'),
         field=field,
         value=value,
     )

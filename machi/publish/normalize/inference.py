@@ -147,10 +147,15 @@ _INFER_PARSERS = {"date": parse_date, "datetime": parse_datetime, "year": parse_
 
 
 def plan_columns(
-    columns: list[str], sample: list[list[object]], *, types: dict[str, str] | None = None
+    columns: list[str],
+    sample: list[list[object]],
+    *,
+    types: dict[str, str] | None = None,
+    by_standard: frozenset[str] = frozenset(),
 ) -> list[ColumnPlan]:
     """Infer each column's type and normalisers from a sample (e.g. first 5,000 data rows);
-    `types` overrides (staff edits or the standard's types).
+    `types` overrides (staff edits or the standard's types), `by_standard` names the
+    columns whose type is the standard's (ColumnPlan.by_standard).
 
     Latitude and longitude plans are paired through `partner`; run `check_coordinates`
     on each converted row to catch swapped or out-of-Japan coordinates.
@@ -182,7 +187,16 @@ def plan_columns(
         rules += _TYPE_RULES.get(kind, []) if role not in ("lat", "lon") else []
         if role:
             rules.append(_ROLE_RULES[role])
-        plans.append(ColumnPlan(name=name, type=kind, rules=rules, role=role, unit=unit))
+        plans.append(
+            ColumnPlan(
+                name=name,
+                type=kind,
+                rules=rules,
+                role=role,
+                unit=unit,
+                by_standard=name in by_standard,
+            )
+        )
     _pair_coordinates(plans)
     return plans
 

@@ -92,6 +92,12 @@ _MESSAGES: dict[str, Callable[[], str]] = {
         "Row %(row)d, column %(column)s: %(value)s is past midnight, which a time column "
         "cannot hold; make the column text to keep it."
     ),
+    # The standard's column must stay a time: text would break it as well.
+    "past-midnight-standard": lambda: _(
+        "Row %(row)d, column %(column)s: %(value)s is past midnight; the standard asks for a "
+        "time of day, which ends at 23:59. For open all day or until midnight, write 23:59, "
+        "or say so in the notes column."
+    ),
     "unit": lambda: _(
         "Row %(row)d, column %(column)s: %(value)s is not a number in %(unit)s, the unit of "
         "this column."
@@ -244,7 +250,8 @@ class ColumnPlan:
 
     `role` refines the type: "lat"/"lon" (degrees; `partner` is the index of the other
     coordinate's plan), "phone", "postcode", "clock" (times kept as text). `unit` is the
-    unit stripped from numbers (円, 人, ㎡ …).
+    unit stripped from numbers (円, 人, ㎡ …). `by_standard`: the type is the national
+    standard's (staff did not change it), so text is no way out for a bad cell.
     """
 
     name: str
@@ -253,6 +260,7 @@ class ColumnPlan:
     role: str = ""
     unit: str = ""
     partner: int | None = None
+    by_standard: bool = False
     changes: dict[str, Change] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     problem_count: int = 0
@@ -457,10 +465,13 @@ class ColumnPlan:
             return
         text = cut(_as_text(value))
         params = {"row": row, "column": self.name, "value": text, **bad.params}
+        reason = bad.reason
+        if reason == "past-midnight" and self.by_standard:
+            reason = "past-midnight-standard"
         self.problems.append(
             Problem(
                 code=f"bad-{self.type}",
-                message=_MESSAGES[bad.reason]() % params,
+                message=_MESSAGES[reason]() % params,
                 row=row,
                 column=self.name,
                 value=text,

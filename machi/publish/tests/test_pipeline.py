@@ -260,3 +260,43 @@ def test_a_cell_longer_than_a_spreadsheet_holds_is_an_error(tmp_path: Path) -> N
     (problem,) = result.report["problems"]
     assert (problem["code"], problem["row"], problem["column"]) == ("cell-too-long", 3, "備考")
     assert "40,000 characters" in problem["message"] and result.error_count == 1
+
+
+def test_a_time_a_standard_asks_for_is_one_error_per_cell(tmp_path: Path) -> None:
+    """24:00 and 26:00 in a standard's time column: the normaliser cannot make them times
+    and says so once per cell, with the standard's advice (23:59 or the notes column),
+    not also the standard's own type check."""
+    path = tmp_path / "aed.csv"
+    path.write_text(
+        "名称,開始時間,終了時間\n本郷公園,9:00,24:00\n湯島公園,9:00,26:00\n春日公園,９：００,17:00\n",
+        encoding="utf-8",
+    )
+    result = convert(path, tmp_path, standard="aed")
+    cells = [p for p in result.report["problems"] if p.get("row")]
+    assert [(p["row"], p["column"], p["value"]) for p in cells] == [
+        (2, "終了時間", "24:00"),
+        (3, "終了時間", "26:00"),
+    ]
+    assert result.report["problem_counts"]["bad-time"] == 2
+    for problem in cells:
+        assert "23:59" in problem["message"] and "make the column text" not in problem["message"]
+        assert problem["message"].count("終了時間") == 1
+
+
+def test_a_time_staff_chose_advises_text_for_hours_past_midnight(tmp_path: Path) -> None:
+    path = tmp_path / "hours.csv"
+    path.write_text("名称,終了時間\n本郷公園,17:00\n湯島公園,26:00\n", encoding="utf-8")
+    result = convert(path, tmp_path, standard="", types={"終了時間": "time"})
+    (problem,) = result.report["problems"]
+    assert (problem["code"], problem["row"], problem["value"]) == ("bad-time", 3, "26:00")
+    assert "make the column text" in problem["message"]
+
+
+def test_a_standard_rule_broken_in_a_cell_names_its_place_once(tmp_path: Path) -> None:
+    path = tmp_path / "toilets.csv"
+    path.write_text("名称,車椅子使用者用トイレ有無\n本郷トイレ,あり\n", encoding="utf-8")
+    result = convert(path, tmp_path, standard="public-toilet-2026")
+    (problem,) = [p for p in result.report["problems"] if p["code"] == "enum"]
+    assert problem["message"] == (
+        'Row 2, column 車椅子使用者用トイレ有無: "あり" is not one of 有 / 無.'
+    )

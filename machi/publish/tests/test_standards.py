@@ -418,7 +418,7 @@ def test_required_value_missing() -> None:
     aed = get("aed")
     for empty in (None, "", "  "):
         message = validate_value(aed, "名称", empty)
-        assert message == "名称 is required but empty."
+        assert message == "名称: Required but empty."
     assert validator(aed, "名称")(None)[0] == "required-missing"
     assert validate_value(aed, "備考", None) is None
 
@@ -464,8 +464,9 @@ def test_bad_aed_values(field: str, value: object, code: str, words: str) -> Non
     problem = validator(get("aed"), field)(value)
     assert problem is not None
     assert problem[0] == code
-    assert problem[1].startswith(f"{field}: ")
-    assert words in problem[1]
+    # The report puts the row and column before it (pipeline._cell_problem).
+    assert field not in problem[1] and words in problem[1]
+    assert validate_value(get("aed"), field, value) == f"{field}: {problem[1]}"
 
 
 def test_types_and_rules_of_other_standards() -> None:
@@ -482,7 +483,7 @@ def test_types_and_rules_of_other_standards() -> None:
     assert validate_value(event, "開始日", datetime(2026, 4, 1)) is None
     assert "not a date" in validate_value(event, "開始日", "令和8年4月1日")
     assert "not a date" in validate_value(event, "開始日", datetime(2026, 4, 1, 9, 30))
-    assert "required" in validate_value(event, "開始日", None)
+    assert "Required" in validate_value(event, "開始日", None)
 
 
 def test_repeated_values_are_judged_alike() -> None:
