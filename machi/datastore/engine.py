@@ -296,10 +296,11 @@ def count_cells(
 
 # --- Loading the publish pipeline's text as it is (SQLite) ---------------------------------
 #
-# The pipeline's clean CSV holds canonical text: ISO dates and times, true/false, plain
-# numbers, nothing for an empty cell. SQLite converts that text itself as it stores it
-# (NULLIF, the INTEGER and REAL columns' affinity, a CASE for flags), so the rows go from
-# the CSV reader to SQLite without a Python call per cell. A cell that does not convert
+# The pipeline's clean CSV holds canonical text: ISO dates and times (a standard's times
+# as hh:mm), true/false, plain numbers, nothing for an empty cell. SQLite converts that
+# text itself as it stores it (NULLIF, the INTEGER and REAL columns' affinity, a CASE for
+# flags and hh:mm), so the rows go from the CSV reader to SQLite without a Python call per
+# cell. A cell that does not convert
 # stays text, which `count_cells(misfits=True)` then finds.
 
 TEXT_LOADED_TYPES = {"string", "integer", "year", "number", "boolean", "date", "time"}
@@ -319,6 +320,8 @@ def insert_text(name: str, columns: Sequence[Column], rows: Iterable[Sequence[st
             values.append(
                 f"CASE ?{n} WHEN 'true' THEN 1 WHEN 'false' THEN 0 ELSE NULLIF(?{n}, '') END"
             )
+        elif c.type == "time":  # the national standards' hh:mm, stored as any time is
+            values.append(f"CASE length(?{n}) WHEN 5 THEN ?{n} || ':00' ELSE NULLIF(?{n}, '') END")
         else:
             values.append(f"NULLIF(?{n}, '')")
     listed = ", ".join(quote(c.column) for c in columns)

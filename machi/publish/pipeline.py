@@ -173,7 +173,7 @@ def convert(
             target.names,
             [target.arrange(cells) for cells in sample],
             types=target.types,
-            by_standard=target.standard_typed,
+            standard_fields=target.standard_fields,
         )
         scanner = privacy.PrivacyScanner(target.names)
         expected = _expected_rows(sheet, original, head, found.body_start)
@@ -349,7 +349,8 @@ class Target:
     sources: dict[str, str]  # output column -> source column
     standard: standards.Standard | None
     extra: list[str]
-    standard_typed: frozenset[str] = frozenset()  # columns typed as the standard says
+    # The standard's field of each column typed as the standard says (staff kept its type).
+    standard_fields: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def arrange(self, cells: list[object]) -> list[object]:
         return [None if i is None else cells[i] for i in self.picks]
@@ -394,7 +395,8 @@ def _target(
         names.append(column)
         picks.append(columns.index(column))
         sources[column] = column
-    standard_typed = frozenset(types) - set(options.types)
+    fields = standard.schema["fields"]
+    standard_fields = {f["name"]: f for f in fields if f["name"] not in options.types}
     types.update(options.types)
     for name in standard.required():
         if name not in by_field:
@@ -430,7 +432,7 @@ def _target(
         sources=sources,
         standard=standard,
         extra=extra,
-        standard_typed=standard_typed,
+        standard_fields=standard_fields,
     )
 
 
@@ -583,7 +585,10 @@ class _RecordJob:
                         found.append((n, i, problem))
         if self.coordinates:
             found.extend(self._check_coordinates(rows, columns))
-        texts = [_cell_texts(column) for column in columns]
+        texts = [
+            _cell_texts(column, plan.shown if plan.time_format else _csv_text)
+            for column, (plan, _pick) in zip(columns, self.steps, strict=True)
+        ]
         for i in self.text_columns:
             if max(map(len, texts[i])) > CELL_CHARACTERS:
                 found.extend(
@@ -849,9 +854,9 @@ def _cell_problem(column: str, row: int, value: object, code: str, message: str)
     )
 
 
-def _cell_texts(column: list[object]) -> list[str]:
-    """A column's cells as the clean CSV writes them (_csv_text), the usual kinds of
-    column without a call per cell."""
+def _cell_texts(column: list[object], shown: Callable[[object], str]) -> list[str]:
+    """A column's cells as the clean CSV writes them (`shown`: _csv_text, or a time
+    column's plan.shown), the usual kinds of column without a call per cell."""
     kinds = set(map(type, column))
     if kinds == {str}:
         return column  # type: ignore[return-value]
@@ -862,9 +867,9 @@ def _cell_texts(column: list[object]) -> list[str]:
     if kinds <= {str, int, float, NoneType}:
         return ["" if value is None else str(value) for value in column]
     if bool in kinds and (int in kinds or float in kinds):
-        return list(map(_csv_text, column))  # True == 1: a look-up would mix them up
+        return list(map(shown, column))  # True == 1: a look-up would mix them up
     # Dates, times and flags repeat: each distinct value is written once.
-    written = {value: _csv_text(value) for value in set(column)}
+    written = {value: shown(value) for value in set(column)}
     return list(map(written.__getitem__, column))
 
 

@@ -447,7 +447,8 @@ def _as_date(value: object, fmt: str) -> date | None:
 def _as_time(value: object, fmt: str) -> time | None:
     # 24:00 ("open all day") is not a time of day and cannot be stored as one.
     if isinstance(value, time):
-        return value
+        # hh:mm has no place for seconds: the clean CSV would break the schema.
+        return None if fmt == "%H:%M" and (value.second or value.microsecond) else value
     if isinstance(value, str):
         text = value.strip()
         if fmt == "%H:%M":

@@ -267,6 +267,7 @@ def test_text_loads_store_what_the_python_path_stores(
     resident: Client, site_admin: User, nurseries: Table, text_loads: list[int]
 ) -> None:
     rows = [AS_TEXT_ROW, ["" for _ in AS_TEXT_ROW], ["x", "-3", "", "false", "", "", "12"]]
+    rows.append(["y", "", "", "", "08:15", "", ""])  # the standards' hh:mm (format %H:%M)
     version = nurseries.version
     url = f"/api/v1/datastore/{version.resource.uid}/rows"
     loaded = {}
@@ -280,13 +281,14 @@ def test_text_loads_store_what_the_python_path_stores(
             search_later=later,
         )
         loaded[later] = resident.get(url).json()["records"]
-    assert text_loads == ([3] if engine.vendor() == "sqlite" else [])
+    assert text_loads == ([4] if engine.vendor() == "sqlite" else [])
     assert loaded[True] == loaded[False]
-    first, empty, third = loaded[True]
+    first, empty, third, fourth = loaded[True]
     assert first == {"_id": 1, "名称": "文京区役所", "人数": 12, "日付": "2024-04-01",
                      "あり": True, "時刻": "09:30:00", "年": 2024, "率": 0.25}  # fmt: skip
     assert [v for k, v in empty.items() if k != "_id"] == [None] * 7
     assert third["人数"] == -3 and third["あり"] is False and third["率"] == 12.0
+    assert fourth["時刻"] == "08:15:00"
 
 
 @pytest.mark.parametrize(

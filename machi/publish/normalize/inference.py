@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 from machi.publish.normalize.parsers import (
     _FLAG_FAMILY,
@@ -151,16 +152,17 @@ def plan_columns(
     sample: list[list[object]],
     *,
     types: dict[str, str] | None = None,
-    by_standard: frozenset[str] = frozenset(),
+    standard_fields: dict[str, dict[str, Any]] | None = None,
 ) -> list[ColumnPlan]:
     """Infer each column's type and normalisers from a sample (e.g. first 5,000 data rows);
-    `types` overrides (staff edits or the standard's types), `by_standard` names the
-    columns whose type is the standard's (ColumnPlan.by_standard).
+    `types` overrides (staff edits or the standard's types); `standard_fields` holds the
+    national standard's field of each column typed as the standard says.
 
     Latitude and longitude plans are paired through `partner`; run `check_coordinates`
     on each converted row to catch swapped or out-of-Japan coordinates.
     """
     types = types or {}
+    standard_fields = standard_fields or {}
     plans = []
     for index, name in enumerate(columns):
         hint = header_hint(name)
@@ -181,6 +183,7 @@ def plan_columns(
                 role = hint
             elif kind in ("integer", "number"):
                 unit = (_number_type(values, 0.0) or ("", ""))[1]
+        spec = standard_fields.get(name, {})
         rules = ["width", "space"]
         if kind != "string":
             rules.append("dash")
@@ -194,7 +197,8 @@ def plan_columns(
                 rules=rules,
                 role=role,
                 unit=unit,
-                by_standard=name in by_standard,
+                by_standard=name in standard_fields,
+                time_format=spec.get("format", "") if kind == "time" else "",
             )
         )
     _pair_coordinates(plans)

@@ -252,6 +252,8 @@ class ColumnPlan:
     coordinate's plan), "phone", "postcode", "clock" (times kept as text). `unit` is the
     unit stripped from numbers (円, 人, ㎡ …). `by_standard`: the type is the national
     standard's (staff did not change it), so text is no way out for a bad cell.
+    `time_format`: the standard's form of a time column ("%H:%M": the national standards
+    write 09:00), in which its times are written and judged changed.
     """
 
     name: str
@@ -261,6 +263,7 @@ class ColumnPlan:
     unit: str = ""
     partner: int | None = None
     by_standard: bool = False
+    time_format: str = ""
     changes: dict[str, Change] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     problem_count: int = 0
@@ -439,9 +442,21 @@ class ColumnPlan:
             reason = error.args[0] if error.args and error.args[0] else self._kind()
             params = error.args[1] if len(error.args) > 1 else {}
             return _as_text(value), _Bad(reason, params)
+        if self.time_format and out.__class__ is dt.time and text.__class__ is str:
+            rule = "" if text == self.shown(out) else "time"
         if rule:
             steps.append((rule, text, out))
         return out, self._changes(steps) if steps else ()
+
+    def shown(self, value: object) -> str:
+        """A cell's value as the clean CSV writes it."""
+        if (
+            self.time_format
+            and value.__class__ is dt.time
+            and not (value.second or value.microsecond)  # type: ignore[union-attr]
+        ):
+            return value.strftime(self.time_format)  # type: ignore[union-attr]
+        return _as_text(value)
 
     def _kind(self) -> str:
         return "degrees" if self.role in ("lat", "lon") else self.type
@@ -453,7 +468,7 @@ class ColumnPlan:
             if change is None:
                 change = self.changes[rule] = Change(rule)
             if len(change.samples) < 5:
-                sample = (_as_text(before), _as_text(after))
+                sample = (_as_text(before), self.shown(after))
                 if sample not in change.samples:
                     change.samples.append(sample)
             found.append(change)

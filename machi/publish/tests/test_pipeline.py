@@ -300,3 +300,46 @@ def test_a_standard_rule_broken_in_a_cell_names_its_place_once(tmp_path: Path) -
     assert problem["message"] == (
         'Row 2, column 車椅子使用者用トイレ有無: "あり" is not one of 有 / 無.'
     )
+
+
+def test_a_standard_s_times_are_written_as_hh_mm_and_the_csv_meets_its_schema(
+    tmp_path: Path,
+) -> None:
+    """The standards ask for hh:mm (format %H:%M in the published schema): the clean CSV
+    holds 09:00, not 09:00:00, so it validates against the schema it is published with,
+    and only cells whose text changed are counted as changed."""
+    from frictionless import Resource, Schema
+
+    path = tmp_path / "aed.csv"
+    path.write_text(
+        "名称,開始時間,終了時間\n本郷公園,9:00,17:00\n湯島公園,０９：３０,17:00\n春日公園,,17:00\n",
+        encoding="utf-8",
+    )
+    result = convert(path, tmp_path, standard="aed")
+    rows = list(csv.DictReader((tmp_path / "out.csv").open(encoding="utf-8")))
+    assert [(r["開始時間"], r["終了時間"]) for r in rows] == [
+        ("09:00", "17:00"),
+        ("09:30", "17:00"),
+        ("", "17:00"),
+    ]
+    columns = {c["name"]: c for c in result.report["columns"]}
+    assert [c["rule"] for c in columns["終了時間"]["changes"]] == []
+    changes = {c["rule"]: c for c in columns["開始時間"]["changes"]}
+    assert (changes["time"]["count"], changes["time"]["samples"]) == (1, [["9:00", "09:00"]])
+    assert changes["width"]["samples"] == [["０９：３０", "09:30"]]
+    fields = {f["name"]: f for f in result.schema["fields"]}
+    assert fields["開始時間"]["format"] == "%H:%M"
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "out.csv").write_bytes((tmp_path / "out.csv").read_bytes())
+    schema = Schema.from_descriptor(result.schema)
+    report = Resource(path="out.csv", basepath=str(tmp_path / "data"), schema=schema).validate()
+    assert [e for e in report.flatten(["fieldName", "type"]) if e[1] == "type-error"] == []
+
+
+def test_seconds_in_a_standard_s_hh_mm_time_are_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "aed.csv"
+    path.write_text("名称,開始時間\n本郷公園,9:00:15\n", encoding="utf-8")
+    result = convert(path, tmp_path, standard="aed")
+    (problem,) = [p for p in result.report["problems"] if p["code"] == "bad-time"]
+    assert (problem["row"], problem["value"]) == (2, "09:00:15")
+    assert "hh:mm" in problem["message"]

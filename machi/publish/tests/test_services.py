@@ -339,3 +339,23 @@ def test_the_report_is_written_in_the_uploader_s_language(
         run = services.convert_run(run)
     messages = " ".join(p["message"] for p in run.report["problems"])
     assert "is used 2 times" in messages, messages
+
+
+def test_a_standard_s_hh_mm_times_are_published_as_written_and_served_as_times(
+    editor: User, aeds: Dataset, aed_upload: Callable, resident: Client
+) -> None:
+    """The clean CSV holds the standard's 09:00; the datastore serves times as it does any
+    other table's (09:00:00 on both engines), and the published file is the CSV."""
+    text = AED_CSV.replace("小児対応設備の有無\n", "小児対応設備の有無,開始時間,終了時間\n")
+    text = text.replace(",有\n", ",有,9:00,１７：３０\n").replace(",無\n", ",無,08:30,22:00\n")
+    run = converted(editor, aeds, aed_upload(text))
+    assert run.error_count == 0, run.report["problems"]
+    version = services.publish_run(actor=editor, run=run)
+    lines = Path(version.file.path).read_text(encoding="utf-8").splitlines()
+    assert ",09:00,17:30," in lines[1] and ",08:30,22:00," in lines[2]
+    records = rows_of(resident, aeds)["records"]
+    assert [(r["開始時間"], r["終了時間"]) for r in records] == [
+        ("09:00:00", "17:30:00"),
+        ("08:30:00", "22:00:00"),
+        ("09:00:00", "17:30:00"),
+    ]
