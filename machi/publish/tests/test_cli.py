@@ -112,6 +112,30 @@ def test_ingest_reports_an_unreadable_file(
     assert Client().get("/dataset/empty-file/").status_code == 404
 
 
+def test_a_dataset_ingest_made_goes_public_when_a_later_run_publishes_its_table(
+    tmp_path: Path, editor: User, site_admin: User, kikaku: Department
+) -> None:
+    """Staff run ingest, read why nothing was published, mend it and run again: the
+    dataset the first run made private is public once its table is, whichever run it was."""
+    path = tmp_path / "aed.csv"
+    path.write_bytes(AED_CSV.replace("35.70807", "北緯").encode("cp932"))
+    common = ["--dataset", "aed", "--department", kikaku.slug]
+    with pytest.raises(CommandError, match="nothing published"):
+        ingest(str(path), *common, "--user", editor.username)
+    assert not Dataset.objects.get(name="aed").is_public
+    mended = ["--user", site_admin.username, "--override", "北緯は後日直す"]
+    output = ingest(str(path), *common, *mended)
+    assert "published" in output
+    assert Dataset.objects.get(name="aed").is_public
+    assert Client().get("/dataset/aed/").status_code == 200
+    # A dataset kept private on purpose (made in the back office) stays so.
+    catalog.create_dataset(
+        actor=site_admin, department=kikaku, name="internal", title="庁内", is_public=False
+    )
+    ingest(str(path), "--dataset", "internal", "--user", site_admin.username, "--override", "x")
+    assert not Dataset.objects.get(name="internal").is_public
+
+
 def test_ingest_replaces_the_one_table_of_a_dataset_that_also_has_a_document(
     tmp_path: Path, site_admin: User, kikaku: Department
 ) -> None:

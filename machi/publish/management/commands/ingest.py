@@ -18,7 +18,7 @@ from machi.catalog.demo import ADMIN_USERNAME
 from machi.catalog.models import Dataset
 from machi.datastore.errors import LoadError
 from machi.publish import reports, services
-from machi.publish.models import RunStatus
+from machi.publish.models import Run, RunStatus
 
 
 class Command(BaseCommand):
@@ -70,6 +70,9 @@ class Command(BaseCommand):
         else:
             resource = services.only_table(dataset)
         options = self._options(path, opts)
+        awaiting = created or _awaits_its_first_table(dataset)
+        if awaiting:
+            options[_PUBLIC_WHEN_PUBLISHED] = True
         with path.open("rb") as stream:
             run = services.start_run(
                 actor=actor,
@@ -93,7 +96,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"公開しませんでした (nothing published): {_message(error)}"
             ) from None
-        if created:  # made public with its first table, not before
+        if awaiting:  # made public with its first table, not before
             dataset.refresh_from_db()  # publishing set its standard
             catalog.update_dataset(actor=actor, dataset=dataset, is_public=True)
         self.stdout.write(
@@ -200,3 +203,20 @@ def _message(error: Exception) -> str:
     if isinstance(error, ValidationError):
         return "; ".join(error.messages)
     return str(error)
+
+
+# A run's option: its dataset, which this command made, goes public with the table. Runs
+# keep it, so a later run (after staff mended what stopped the first) knows it too.
+_PUBLIC_WHEN_PUBLISHED = "public_when_published"
+
+
+def _awaits_its_first_table(dataset: Dataset) -> bool:
+    """Whether this command made `dataset` and none of its tables has been published: a
+    dataset made private on purpose, or published once and hidden since, stays so."""
+    if dataset.is_public:
+        return False
+    runs = Run.objects.filter(dataset=dataset)
+    return (
+        runs.filter(**{f"options__{_PUBLIC_WHEN_PUBLISHED}": True}).exists()
+        and not runs.filter(status=RunStatus.PUBLISHED).exists()
+    )
