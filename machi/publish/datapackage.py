@@ -12,6 +12,7 @@ from django.views.decorators.http import require_safe
 from machi.catalog import permissions
 from machi.catalog.models import Dataset
 from machi.datastore.models import Table
+from machi.publish import services
 
 
 def package(dataset: Dataset) -> dict[str, Any]:
@@ -63,7 +64,7 @@ def package(dataset: Dataset) -> dict[str, Any]:
 def _published_schema(version: Any) -> dict[str, Any] | None:
     # A version from the publish pipeline keeps the full schema (the standard's constraints).
     run = getattr(version, "run", None)
-    return run.schema if run is not None and run.schema else None
+    return services.published_schema(run) if run is not None and run.schema else None
 
 
 @require_safe

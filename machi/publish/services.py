@@ -461,20 +461,31 @@ def _load(actor: User, run: Run, version: ResourceVersion) -> None:
         )
 
 
-def load_schema(run: Run) -> dict[str, Any]:
-    """The schema the rows are loaded with: the published one, made to accept what it holds.
-
-    Constraints are the standard's promise and are reported per cell while converting;
-    loading must not refuse a version an administrator chose to publish, so they are
-    left out here, and columns whose cells could not all be converted load as text.
-    """
+def published_schema(run: Run) -> dict[str, Any]:
+    """The Table Schema published with a run's file: the standard's, but a column whose
+    cells could not all be converted (published over those errors by an administrator)
+    is text, as the file holds it, keeping only the standard's `required`."""
     schema = json.loads(json.dumps(run.schema))
     loose = set(run.report.get("loose_columns", []))
     for spec in schema["fields"]:
-        spec.pop("constraints", None)
         if spec["name"] in loose:
             spec["type"] = "string"
             spec.pop("format", None)
+            required = spec.pop("constraints", {}).get("required")
+            if required:
+                spec["constraints"] = {"required": True}
+    return schema
+
+
+def load_schema(run: Run) -> dict[str, Any]:
+    """The schema the rows are loaded with: the published one without constraints.
+
+    Constraints are the standard's promise and are reported per cell while converting;
+    loading must not refuse a version an administrator chose to publish.
+    """
+    schema = published_schema(run)
+    for spec in schema["fields"]:
+        spec.pop("constraints", None)
     return schema
 
 

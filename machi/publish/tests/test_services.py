@@ -111,6 +111,17 @@ def test_a_department_admin_publishes_over_errors_with_a_reason(
     assert event.changes["override_reason"] == [None, "座標は来月修正"]
     records = rows_of(resident, aeds)["records"]
     assert records[0]["緯度"] == "北緯"  # the column loaded as text, nothing lost
+    # The datapackage says so too: a harvester reading the file with its schema gets
+    # text there, not a type error in every row; the standard's other columns keep theirs.
+    fields = {
+        f["name"]: f
+        for f in resident.get("/dataset/aed/datapackage.json").json()["resources"][0]["schema"][
+            "fields"
+        ]
+    }
+    assert fields["緯度"]["type"] == "string" and "format" not in fields["緯度"]
+    assert fields["経度"]["type"] == "number"
+    assert fields["名称"]["constraints"]["required"] is True
 
 
 def test_personal_data_must_be_confirmed_or_removed(
