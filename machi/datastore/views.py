@@ -96,12 +96,19 @@ def table_panel(request: HttpRequest, resource: Resource) -> dict[str, Any] | No
         context["error"] = str(error)
         return context
     shown = [c for c in query.fields if c.name != "_id"]
+    hidden = 0
+    if "fields" not in api_params:
+        # Columns with no value at all (a standard's the file lacked) are left out of the
+        # page: on a phone they filled the first screen with dashes. The API keeps them.
+        filled = [c for c in shown if not c.empty]
+        hidden, shown = len(shown) - len(filled), filled or shown
     sort = {c.name: descending for c, descending in query.sort}
     context.update(
         {
             "fields": [_header(request, c, sort.get(c.name)) for c in shown],
             "rows": [[record[c.name] for c in shown] for record in result.records],
             "picked": {c.name for c in shown},
+            "empty_hidden": hidden,
             "total": result.total,
             "total_exact": result.total_exact,
             "first": (page - 1) * size + 1 if result.records else 0,

@@ -86,6 +86,11 @@ def as_text(run: Run) -> str:
                 "sections": body["sections"],
             }
         )
+    if body and body.get("footnotes"):
+        lines.append(
+            _("Notes under the table (not imported): %(notes)s")
+            % {"notes": " / ".join(body["footnotes"])}
+        )
     columns = report.get("columns") or []
     if columns:
         lines.append(_("Columns:"))

@@ -305,7 +305,6 @@ def complete_publication(run: Run) -> ResourceVersion:
     with transaction.atomic():
         catalog.make_current(actor=actor, version=version)
         datastore.point_view(version.resource)
-        _mark_standard(actor, dataset, run)
         run.version = version
         run.resource = version.resource
         run.status = RunStatus.PUBLISHED
@@ -313,6 +312,7 @@ def complete_publication(run: Run) -> ResourceVersion:
         run.progress = 1.0
         run.report.pop("publish_error", None)
         run.save()
+        _sync_standard(actor, dataset)  # reads the run of the version now served
         table = Table.objects.filter(version=version).first()
         if table is not None and not table.search_ready:
             transaction.on_commit(lambda: datastore_tasks.build_search.enqueue(table.pk))
@@ -489,21 +489,43 @@ def load_schema(run: Run) -> dict[str, Any]:
     return schema
 
 
-def _mark_standard(actor: User, dataset: Dataset, run: Run) -> None:
-    slug = (run.schema or {}).get("x-standard")
-    if not slug:
+def _sync_standard(actor: User, dataset: Dataset) -> None:
+    """The dataset claims the standard its served tables were published following (tags
+    harvesters look for included), and stops claiming one none of them follows any more.
+
+    Only tables from this pipeline say which standard they follow: a claim staff made for
+    a dataset of plain uploads is left alone.
+    """
+    runs = [
+        getattr(resource.current, "run", None)
+        for resource in dataset.resources.filter(current__isnull=False).select_related(
+            "current__run"
+        )
+    ]
+    followed = [(run.schema or {}).get("x-standard") for run in runs if run is not None]
+    if not followed:
         return
-    standard = standards.get(slug)
-    wanted = standards.tags_for(standard)
-    current = list(dataset.tags.values_list("name", flat=True))
-    if dataset.standard == slug and set(wanted) <= set(current):
+    current = set(dataset.tags.values_list("name", flat=True))
+    slug = dataset.standard if dataset.standard in followed else next(filter(None, followed), "")
+    wanted = _standard_tags(slug)
+    unwanted = _standard_tags(dataset.standard) - wanted if dataset.standard != slug else set()
+    if dataset.standard == slug and wanted <= current and not unwanted & current:
         return
     catalog.update_dataset(
-        actor=actor, dataset=dataset, standard=slug, tags=sorted(set(current) | set(wanted))
+        actor=actor, dataset=dataset, standard=slug, tags=sorted((current - unwanted) | wanted)
     )
+
+
+def _standard_tags(slug: str) -> set[str]:
+    try:
+        return set(standards.tags_for(standards.get(slug))) if slug else set()
+    except KeyError:  # a slug staff typed that machi does not know
+        return set()
 
 
 def rollback(*, actor: User, version: ResourceVersion) -> None:
     """Serve an earlier version again (its table, when it has one, answers the API)."""
-    catalog.make_current(actor=actor, version=version)
-    datastore.point_view(version.resource)
+    with transaction.atomic():
+        catalog.make_current(actor=actor, version=version)
+        datastore.point_view(version.resource)
+        _sync_standard(actor, version.resource.dataset)

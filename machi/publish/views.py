@@ -72,7 +72,7 @@ def runs(request: HttpRequest) -> HttpResponse:
         else:
             tasks.queue_conversion(run)
             return redirect("publish:run", uid=run.uid)
-    recent = Run.objects.filter(dataset__in=datasets).select_related("dataset")[:50]
+    recent = Run.objects.filter(dataset__in=datasets).select_related("dataset", "resource")[:50]
     return render(request, "publish/runs.html", {"form": form, "runs": recent})
 
 
@@ -97,6 +97,12 @@ def _run_context(request: HttpRequest, run: Run, **forms_given: Any) -> dict[str
         "text_report": reports.as_text(run) if run.status == RunStatus.REVIEW else "",
         "problems": (report.get("problems") or [])[:SHOWN_PROBLEMS],
         "findings": services.open_findings(run),
+        "privacy_columns": _privacy_columns(run),
+        "sheets": [
+            {"label": sheet["name"] or str(sheet["index"] + 1), "chosen": sheet["index"] == chosen}
+            for chosen in [run.options.get("sheet", 0)]
+            for sheet in report.get("file", {}).get("sheets", [])
+        ],
         "can_override": services.can_override(request.user, run.dataset),
         "columns": [
             {
@@ -208,6 +214,24 @@ def run_columns(request: HttpRequest, uid: str) -> HttpResponse:
     return _reconvert(request, run, {"types": types})
 
 
+def _privacy_columns(run: Run) -> list[dict[str, Any]]:
+    """The report's personal-data findings by column, in order: staff answer once per
+    column (public on purpose, or removed), whatever kinds of data were found in it."""
+    columns: dict[str, dict[str, Any]] = {}
+    confirmed = run.options.get("privacy_confirmed", [])
+    for finding in run.report.get("privacy", []):
+        column = columns.setdefault(
+            finding["column"],
+            {"column": finding["column"], "messages": [], "kinds": set()},
+        )
+        column["messages"].append(finding["message"])
+        column["kinds"].add(finding["kind"])
+    for column in columns.values():
+        column["confirmed"] = column["column"] in confirmed
+        column["only_my_numbers"] = column["kinds"] == {"my-number"}
+    return list(columns.values())
+
+
 @staff_only
 @require_POST
 def run_privacy(request: HttpRequest, uid: str) -> HttpResponse:
@@ -275,9 +299,10 @@ def versions(request: HttpRequest, uid: str) -> HttpResponse:
     if not permissions.can_edit_dataset(request.user, resource.dataset):
         raise Http404
     if request.method == "POST":
-        version = get_object_or_404(
-            ResourceVersion, resource=resource, number=request.POST.get("number", 0) or 0
-        )
+        number = request.POST.get("number", "")
+        if not number.isdigit():  # only a hand-made request sends anything else
+            raise Http404
+        version = get_object_or_404(ResourceVersion, resource=resource, number=int(number))
         services.rollback(actor=request.user, version=version)
         messages.success(
             request, _("Version %(n)d is now the published one.") % {"n": version.number}

@@ -1,5 +1,6 @@
 """The table view on a resource page."""
 
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -63,3 +64,17 @@ def test_picked_columns_and_pages(resident: Client, nurseries: Table) -> None:
     assert "認可保育所" not in html  # 種別 is not shown
     second = resident.get(page_url(nurseries), {"size": "20", "page": "2"})
     assert second.context["table"]["rows"] == []
+
+
+def test_columns_without_any_value_are_left_out_of_the_page_not_the_api(
+    resident: Client, load_csv: Any, kikaku: Any
+) -> None:
+    """A standard's columns the file lacked: on a phone they filled the screen with dashes."""
+    table = load_csv(kikaku, "aeds", "都道府県名,名称,方書\n,本郷図書館,\n,小石川図書館,\n")
+    response = resident.get(page_url(table))
+    assert [f.name for f in response.context["table"]["fields"]] == ["名称"]
+    assert "2 列は値がないため表示していません" in response.content.decode()
+    picked = resident.get(page_url(table), {"fields": "都道府県名,名称"})
+    assert [f.name for f in picked.context["table"]["fields"]] == ["都道府県名", "名称"]
+    api = resident.get(f"/api/v1/datastore/{table.resource.uid}/rows").json()
+    assert set(api["records"][0]) == {"_id", "都道府県名", "名称", "方書"}

@@ -173,6 +173,34 @@ def test_a_new_version_replaces_the_old_only_when_loaded_and_rolls_back(
     assert Table.objects.filter(resource=v1.resource).count() == 2
 
 
+def test_the_dataset_claims_a_standard_only_while_its_table_follows_it(
+    editor: User, aeds: Dataset, aed_upload: Callable, resident: Client
+) -> None:
+    """A new version published without the standard takes the claim (and the tags that
+    harvesters look for) away; rolling back to the standard's version gives it back."""
+    v1 = services.publish_run(actor=editor, run=converted(editor, aeds, aed_upload()))
+    claimed = {"自治体標準ODS", "AED設置箇所一覧"}
+    aeds.refresh_from_db()
+    assert aeds.standard == "aed" and claimed <= set(aeds.tags.values_list("name", flat=True))
+    run = services.start_run(
+        actor=editor,
+        dataset=aeds,
+        upload=aed_upload(),
+        resource=v1.resource,
+        options={"standard": ""},
+    )
+    v2 = services.publish_run(actor=editor, run=services.convert_run(run))
+    aeds.refresh_from_db()
+    assert aeds.standard == "" and not claimed & set(aeds.tags.values_list("name", flat=True))
+    assert "x-standard" not in resident.get("/dataset/aed/datapackage.json").json()
+    services.rollback(actor=editor, version=v1)
+    aeds.refresh_from_db()
+    assert aeds.standard == "aed" and claimed <= set(aeds.tags.values_list("name", flat=True))
+    services.rollback(actor=editor, version=v2)
+    aeds.refresh_from_db()
+    assert aeds.standard == ""
+
+
 def test_a_failed_load_keeps_the_previous_version(
     editor: User, aeds: Dataset, aed_upload: Callable, resident: Client, monkeypatch: Any
 ) -> None:
@@ -337,6 +365,12 @@ def test_staff_roll_back_on_the_versions_page(
     v2.resource.refresh_from_db()
     assert v2.resource.current == v1
     assert rows_of(resident, aeds)["total"] == 3
+    # The run that published v2 no longer says it is the one served.
+    run_page = client.get(f"/staff/publish/{run.uid}/").content.decode()
+    assert "バージョン 2（2 行）を公開しました。現在はバージョン 1 を公開しています" in run_page
+    listed = client.get("/staff/publish/").content.decode()
+    assert "現在は公開していません" in listed
+    assert client.post(url, {"number": "abc"}).status_code == 404
 
 
 def test_the_report_is_written_in_the_uploader_s_language(

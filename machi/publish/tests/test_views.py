@@ -10,6 +10,7 @@ from django.test import Client
 
 from machi.accounts.models import Department
 from machi.catalog.models import Dataset
+from machi.publish import services
 from machi.publish.models import Run, RunStatus
 from machi.publish.tests.conftest import workbook_bytes
 
@@ -251,6 +252,61 @@ def test_my_numbers_are_not_offered_as_public_on_purpose(
     page = client.get(f"/staff/publish/{run.uid}/").content.decode()
     privacy = page[page.index('id="privacy-h"') : page.index('id="problems-h"')]
     assert "個人番号ではない（誤検出）" in privacy and "公開してよい情報です" not in privacy
+
+
+def test_a_column_with_two_kinds_of_personal_data_is_one_question(
+    client_for: Callable[[User], Client],
+    editor: User,
+    toilets: Dataset,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """E-mail addresses and mobile numbers in one column: one answer for the column (two
+    radio groups of one name let an answer to one finding clear the other's)."""
+    client = client_for(editor)
+    data = workbook_bytes(
+        [["名称", "連絡先"], ["A", "taro@example.jp"], ["B", "090-1234-5678"], ["C", "なし"]]
+    )
+    run = upload(client, toilets, data, "people.xlsx", django_capture_on_commit_callbacks)
+    assert {f["kind"] for f in run.report["privacy"]} == {"email", "mobile-phone"}
+    page = client.get(f"/staff/publish/{run.uid}/").content.decode()
+    privacy = page[page.index('id="privacy-h"') : page.index('id="problems-h"')]
+    assert privacy.count("<fieldset>") == 1 and privacy.count('name="privacy_連絡先"') == 2
+    assert "メールアドレス" in privacy and "携帯電話番号" in privacy
+
+
+def test_the_summary_names_the_sheet_among_the_others_and_the_notes_left_out(
+    client_for: Callable[[User], Client],
+    editor: User,
+    toilets: Dataset,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """A workbook whose first sheet is a note: staff see at once which sheet was read and
+    that there are others; a note under the table is said, not dropped in silence."""
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "説明"
+    book.active.append(["データは2枚目のシートにあります。"])
+    data = book.create_sheet("データ")
+    for row in (["名称", "所在地"], ["小石川公園トイレ", "小石川1-1"], [], ["※令和7年4月1日現在"]):
+        data.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    client = client_for(editor)
+    run = upload(client, toilets, out.getvalue(), "two.xlsx", django_capture_on_commit_callbacks)
+    page = client.get(f"/staff/publish/{run.uid}/").content.decode()
+    summary = page[page.index('id="summary-h"') : page.index('id="layout-h"')]
+    assert "<strong>説明</strong>" in summary and "データ" in summary
+    assert "別のシートを選ぶ" in summary
+    run.options["sheet"] = 1
+    run.save()
+    services.convert_run(run)
+    page = client.get(f"/staff/publish/{run.uid}/").content.decode()
+    summary = page[page.index('id="summary-h"') : page.index('id="layout-h"')]
+    assert "<strong>データ</strong>" in summary
+    assert "※令和7年4月1日現在" in summary
 
 
 def test_a_header_only_upload_offers_no_publish_button(
