@@ -132,7 +132,8 @@ def _layout(
     used = {i for texts in header_texts for i, t in enumerate(texts) if t}
     body = [texts for _n, texts in after if sum(1 for t in texts if t) >= 2]
     filled = Counter(i for texts in body for i, t in enumerate(texts) if t)
-    used |= {i for i, count in filled.items() if count >= OWN_COLUMN_SHARE * len(body)}
+    share = max(2, OWN_COLUMN_SHARE * len(body))  # one cell is a ragged row, however short
+    used |= {i for i, count in filled.items() if count >= share}
     first = min(used, default=0)
     end = max(used, default=-1) + 1
     names = _join(header_texts) if header_texts else []

@@ -98,6 +98,8 @@ def _run_context(request: HttpRequest, run: Run, **forms_given: Any) -> dict[str
         "problems": (report.get("problems") or [])[:SHOWN_PROBLEMS],
         "findings": services.open_findings(run),
         "privacy_columns": _privacy_columns(run),
+        # As the CLI report says it (一致度 33%), not a fraction.
+        "standard_match": f"{round(100 * (report.get('standard') or {}).get('score', 0))}%",
         "sheets": [
             {"label": sheet["name"] or str(sheet["index"] + 1), "chosen": sheet["index"] == chosen}
             for chosen in [run.options.get("sheet", 0)]

@@ -409,6 +409,16 @@ def test_an_unnamed_column_with_data_is_kept(tmp_path: Path) -> None:
     assert rows[0] == (2, ["A", "本町", "メモ1", ""])
 
 
+def test_one_stray_cell_in_a_short_table_is_a_ragged_row_not_a_column(tmp_path: Path) -> None:
+    """Three rows, one with a cell past the header: that row is reported and left out (it
+    made an unnamed fourth column, and the two good rows were called short)."""
+    text = "施設名,所在地,連絡先\nA,文京区1-1,03-1\nB,文京区2-2,03-2,余分\nC,文京区3-3,03-3\n"
+    found, body, rows = _read(_csv(tmp_path, text))
+    assert found.columns == ["施設名", "所在地", "連絡先"] and found.problems == []
+    assert [number for number, _cells in rows] == [2, 4]
+    assert [(p.code, p.row) for p in body.problems] == [("ragged-row", 3)]
+
+
 def test_a_margin_column_is_not_part_of_the_table(tmp_path: Path) -> None:
     def build(ws: object) -> None:
         ws["B2"] = "名称"  # type: ignore[index]
