@@ -320,5 +320,5 @@ def test_a_header_only_upload_offers_no_publish_button(
     run = upload(client, toilets, data, "toilets.xlsx", django_capture_on_commit_callbacks)
     page = client.get(f"/staff/publish/{run.uid}/").content.decode()
     section = page[page.index('id="publish-h"') :]
-    assert "この版にはデータの行がありません。" in section
+    assert "このバージョンにはデータの行がありません。" in section
     assert "を公開する</button>" not in section and "エラーがあるまま公開" not in section
