@@ -100,11 +100,7 @@ def _run_context(request: HttpRequest, run: Run, **forms_given: Any) -> dict[str
         "privacy_columns": _privacy_columns(run),
         # As the CLI report says it (一致度 33%), not a fraction.
         "standard_match": f"{round(100 * (report.get('standard') or {}).get('score', 0))}%",
-        "sheets": [
-            {"label": sheet["name"] or str(sheet["index"] + 1), "chosen": sheet["index"] == chosen}
-            for chosen in [run.options.get("sheet", 0)]
-            for sheet in report.get("file", {}).get("sheets", [])
-        ],
+        "sheets": _sheets(run, report),
         "can_override": services.can_override(request.user, run.dataset),
         "columns": [
             {
@@ -216,12 +212,21 @@ def run_columns(request: HttpRequest, uid: str) -> HttpResponse:
     return _reconvert(request, run, {"types": types})
 
 
+def _sheets(run: Run, report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The workbook's sheets by name (or number), marking the one read."""
+    chosen = run.options.get("sheet", 0)
+    return [
+        {"label": sheet["name"] or str(sheet["index"] + 1), "chosen": sheet["index"] == chosen}
+        for sheet in report.get("file", {}).get("sheets", [])
+    ]
+
+
 def _privacy_columns(run: Run) -> list[dict[str, Any]]:
     """The report's personal-data findings by column, in order: staff answer once per
     column (public on purpose, or removed), whatever kinds of data were found in it."""
     columns: dict[str, dict[str, Any]] = {}
     confirmed = run.options.get("privacy_confirmed", [])
-    for finding in run.report.get("privacy", []):
+    for finding in (run.report or {}).get("privacy", []):
         column = columns.setdefault(
             finding["column"],
             {"column": finding["column"], "messages": [], "kinds": set()},
