@@ -93,8 +93,17 @@ class RefreshAdmin(DepartmentScopedAdmin):
         "enabled",
         "last_checked",
         "last_result",
+        "last_report",
     ]
-    readonly_fields = ["last_checked", "last_sha256", "last_result"]
+    readonly_fields = ["last_checked", "last_sha256", "last_result", "last_report"]
+    exclude = ["last_run"]
+
+    @admin.display(description=_("report of the last new file"))
+    def last_report(self, refresh: Refresh) -> str:
+        if refresh.last_run_id is None:
+            return "-"
+        url = reverse("publish:run", args=[refresh.last_run.uid])
+        return format_html('<a href="{}">{}</a>', url, refresh.last_run.filename)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):  # type: ignore[no-untyped-def]
         # Lists to choose from, by name, of what the user may edit (not ID boxes).

@@ -184,6 +184,16 @@ class Refresh(models.Model):
     last_checked = models.DateTimeField(_("last checked"), null=True, blank=True)
     last_sha256 = models.CharField(_("SHA-256 of the last file"), max_length=64, blank=True)
     last_result = models.CharField(_("last result"), max_length=500, blank=True)
+    # The run of the last new file: its report says why it was not published, and while
+    # that file stays in place, later checks keep saying so.
+    last_run = models.ForeignKey(
+        Run,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("last new file's run"),
+    )
 
     class Meta:
         verbose_name = _("scheduled refresh")

@@ -10,9 +10,11 @@ import datetime
 import hashlib
 import shutil
 import tempfile
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from typing import BinaryIO
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -24,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from machi.audit import services as audit
 from machi.catalog import permissions
-from machi.publish.models import Refresh, RunStatus, drop_folder
+from machi.publish.models import Refresh, Run, RunStatus, drop_folder
 from machi.publish.services import convert_run, open_findings, publish_run, start_run
 
 
@@ -59,8 +61,10 @@ REPEATED_OPTIONS = (
 def run_refresh(refresh: Refresh, *, now: datetime.datetime | None = None) -> str:
     """Pull the source once; convert and publish when its content changed. Returns what happened.
 
-    The staff choices of the template run (sheet, header, mapping ...) repeat; a new file
-    with errors is converted but not published, and says so in `last_result`.
+    The staff choices of the template run (sheet, header, mapping ...) repeat. A new file
+    is published only when it converted without errors or personal data to confirm, and
+    has the published table's columns; otherwise it waits for staff, and `last_result`
+    says why for as long as that file stays the source's.
     """
     now = now or timezone.now()
     with tempfile.TemporaryDirectory(prefix="machi-refresh-") as folder:
@@ -68,43 +72,132 @@ def run_refresh(refresh: Refresh, *, now: datetime.datetime | None = None) -> st
             path = fetch_source(refresh, Path(folder))
         except OSError as error:
             return _refreshed(
-                refresh, now, _("Could not get the file: %(error)s") % {"error": error}
+                refresh, now, _("Could not get the file: %(error)s") % {"error": _reason(error)}
             )
         digest = _sha256(path)
-        if digest == refresh.last_sha256:
-            return _refreshed(refresh, now, _("Unchanged."))
+        if digest == (refresh.last_sha256 or _published_sha256(refresh)):
+            return _refreshed(refresh, now, _unchanged(refresh), digest)
         template = refresh.template.options if refresh.template else {}
         options = {k: template[k] for k in REPEATED_OPTIONS if k in template}
-        with path.open("rb") as stream:
-            run = start_run(
-                actor=refresh.actor,
-                dataset=refresh.resource.dataset,
-                upload=File(stream, name=path.name),
-                resource=refresh.resource,
-                options=options,
+        try:
+            with path.open("rb") as stream:
+                run = start_run(
+                    actor=refresh.actor,
+                    dataset=refresh.resource.dataset,
+                    upload=File(stream, name=path.name),
+                    resource=refresh.resource,
+                    options=options,
+                )
+        except PermissionDenied:
+            return _refreshed(
+                refresh,
+                now,
+                _("%(user)s may no longer publish this dataset: choose who publishes.")
+                % {"user": refresh.actor.get_username()},
             )
     run = convert_run(run)
-    if run.status != RunStatus.REVIEW or run.error_count or open_findings(run):
+    held = _held_because(refresh, run)
+    if held:
         return _refreshed(
-            refresh,
-            now,
-            _("New file not published: %(errors)d errors (see the report).")
-            % {"errors": run.error_count},
-            digest,
+            refresh, now, _("New file not published: %(why)s") % {"why": held}, digest, run
         )
     try:
         version = publish_run(actor=refresh.actor, run=run)
     except Exception as error:  # noqa: BLE001 - the reason goes to the staff page
         return _refreshed(
-            refresh, now, _("Publishing failed: %(error)s") % {"error": error}, digest
+            refresh, now, _("Publishing failed: %(error)s") % {"error": error}, digest, run
         )
-    return _refreshed(refresh, now, _("Published version %(n)d.") % {"n": version.number}, digest)
+    result = _("Published version %(n)d.") % {"n": version.number}
+    return _refreshed(refresh, now, result, digest, run)
 
 
-def _refreshed(refresh: Refresh, now: datetime.datetime, result: str, digest: str = "") -> str:
-    fields = {"last_checked": now, "last_result": result[:500]}
+def _held_because(refresh: Refresh, run: Run) -> str:
+    """Why a new file waits for staff instead of being published ("" when it need not)."""
+    if run.status != RunStatus.REVIEW or run.error_count:
+        return _("%(errors)d errors (see the report).") % {"errors": max(run.error_count, 1)}
+    findings = open_findings(run)
+    if findings:
+        columns = "、".join(sorted({f["column"] for f in findings}))
+        return _("possible personal data in %(columns)s to confirm (see the report).") % {
+            "columns": columns
+        }
+    published = _published_columns(refresh)
+    columns = [f["name"] for f in (run.schema or {}).get("fields", [])]
+    if published is not None and columns != published:
+        # Another export, or the wrong file in the folder: a person should look first.
+        return _(
+            "its columns differ from the published table's (added: %(added)s; missing: "
+            "%(missing)s). Publish it on the site if it is right."
+        ) % {
+            "added": "、".join(c for c in columns if c not in published) or "-",
+            "missing": "、".join(c for c in published if c not in columns) or "-",
+        }
+    return ""
+
+
+def _unchanged(refresh: Refresh) -> str:
+    """Unchanged, and still not published when the last new file was held."""
+    held = refresh.last_run
+    if held is not None and held.status != RunStatus.PUBLISHED:
+        return _("Unchanged; the file is still not published (see its report).")
+    return _("Unchanged.")
+
+
+def _published_run(refresh: Refresh) -> Run | None:
+    current = refresh.resource.current
+    return getattr(current, "run", None) if current is not None else None
+
+
+def _published_sha256(refresh: Refresh) -> str:
+    """The SHA-256 of the file the served version was made from: a first check of the
+    same file is no change."""
+    current = refresh.resource.current
+    run = _published_run(refresh)
+    if run is None or not run.original:
+        return current.sha256 if current is not None else ""
+    with run.original.open("rb") as stream:
+        return _digest(stream)
+
+
+def _published_columns(refresh: Refresh) -> list[str] | None:
+    run = _published_run(refresh)
+    if run is None or not run.schema:
+        return None
+    return [f["name"] for f in run.schema.get("fields", [])]
+
+
+def _reason(error: OSError) -> str:
+    """Why a source could not be read, in the staff's language."""
+    if isinstance(error, urllib.error.HTTPError):
+        return _("the server answered HTTP %(code)d") % {"code": error.code}
+    if isinstance(error, urllib.error.URLError):
+        return _("the server could not be reached (%(reason)s)") % {"reason": error.reason}
+    if isinstance(error, FileNotFoundError):
+        return _("%(path)s does not exist") % {"path": error.filename}
+    return str(error)
+
+
+def record_failure(refresh: Refresh) -> None:
+    """A check that stopped unexpectedly: said on the staff page, retried when next due."""
+    _refreshed(
+        refresh,
+        timezone.now(),
+        _("The check stopped unexpectedly; the administrators have the details in the log."),
+    )
+
+
+def _refreshed(
+    refresh: Refresh,
+    now: datetime.datetime,
+    result: str,
+    digest: str = "",
+    run: Run | None = None,
+) -> str:
+    fields: dict[str, object] = {"last_checked": now, "last_result": result[:500]}
     if digest:
         fields["last_sha256"] = digest
+    if run is not None:
+        fields["last_run"] = run
     Refresh.objects.filter(pk=refresh.pk).update(**fields)
     return result
 
@@ -140,10 +233,14 @@ def fetch_source(refresh: Refresh, folder: Path) -> Path:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
+        return _digest(stream)
+
+
+def _digest(stream: BinaryIO) -> str:
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: stream.read(1 << 20), b""):
+        digest.update(chunk)
     return digest.hexdigest()
 
 

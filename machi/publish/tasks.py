@@ -5,6 +5,7 @@ worker always finds the run it is given.
 """
 
 import datetime
+import logging
 
 from django.conf import settings
 from django.db import transaction
@@ -12,6 +13,8 @@ from django.utils import timezone
 from django_tasks import task
 
 from machi.publish.models import Run, RunStatus
+
+logger = logging.getLogger(__name__)
 
 REFRESH_CHECK = datetime.timedelta(minutes=10)
 
@@ -47,7 +50,11 @@ def refresh_due() -> int:
     done = 0
     try:
         for item in refresh.due_refreshes():
-            refresh.run_refresh(item)
+            try:
+                refresh.run_refresh(item)
+            except Exception:  # one source's failure must not stop the others' checks
+                logger.exception("refresh of %s stopped", item.resource)
+                refresh.record_failure(item)
             done += 1
     finally:
         schedule_refreshes(force=True)

@@ -134,6 +134,74 @@ def test_a_header_only_file_in_the_drop_folder_is_not_published(scheduled: Refre
     assert scheduled.resource.current.table.row_count == 3
 
 
+def test_the_first_check_of_the_file_already_published_is_no_change(scheduled: Refresh) -> None:
+    drop(scheduled, AED_CSV)  # the very file version 1 was made from
+    assert refresh.run_refresh(scheduled) == "Unchanged."
+    assert scheduled.resource.versions.count() == 1
+
+
+def test_a_file_with_other_columns_waits_for_staff(scheduled: Refresh) -> None:
+    """The wrong export in the folder: converted without errors, but not published."""
+    drop(scheduled, "施設名,住所\n文京スポーツセンター,東京都文京区大塚3-29-2\n")
+    result = refresh.run_refresh(scheduled)
+    assert result.startswith("New file not published: its columns differ")
+    assert "added: 施設名" in result
+    scheduled.resource.refresh_from_db()
+    assert scheduled.resource.current.number == 1
+
+
+def test_a_held_file_is_still_said_to_be_held_when_checked_again(scheduled: Refresh) -> None:
+    drop(scheduled, AED_CSV.replace("35.70807", "北緯"))
+    refresh.run_refresh(scheduled)
+    scheduled.refresh_from_db()
+    assert refresh.run_refresh(scheduled) == (
+        "Unchanged; the file is still not published (see its report)."
+    )
+    scheduled.refresh_from_db()
+    assert scheduled.last_run.status == "review"  # the report staff open
+
+
+def test_personal_data_to_confirm_is_the_reason_given(scheduled: Refresh) -> None:
+    drop(scheduled, AED_CSV.replace("03-3814-6745", "090-1234-5678"))
+    result = refresh.run_refresh(scheduled)
+    assert result.startswith("New file not published: possible personal data in 電話番号")
+
+
+def test_a_missing_drop_folder_is_said_plainly(scheduled: Refresh) -> None:
+    drop_folder(scheduled.folder).rmdir()
+    result = refresh.run_refresh(scheduled)
+    assert result.startswith("Could not get the file: ") and "does not exist" in result
+    assert "Errno" not in result
+
+
+def test_one_refresh_that_cannot_publish_does_not_stop_the_others(
+    scheduled: Refresh,
+    outsider: User,
+    make_dataset: Callable[..., Dataset],
+    kikaku: Department,
+    aed_upload: Callable,
+    editor: User,
+) -> None:
+    """A publisher who has left the department: that refresh says so; the next one runs."""
+    other = make_dataset(kikaku, "aed2", "AED 2")
+    run = services.convert_run(services.start_run(actor=editor, dataset=other, upload=aed_upload()))
+    version = services.publish_run(actor=editor, run=run)
+    folder = drop_folder(scheduled.folder).parent / "drop2"
+    folder.mkdir()
+    second = refresh.save_refresh(
+        actor=editor,
+        refresh=Refresh(resource=version.resource, folder=str(folder), actor=editor, template=run),
+    )
+    Refresh.objects.filter(pk=scheduled.pk).update(actor=outsider)
+    drop(scheduled, AED_CSV + FIVE)
+    drop(second, AED_CSV + FIVE)
+    tasks.refresh_due.call()
+    scheduled.refresh_from_db()
+    second.refresh_from_db()
+    assert "may no longer publish this dataset" in scheduled.last_result
+    assert second.last_result == "Published version 2."
+
+
 def test_the_register_is_kept_by_the_department(
     editor: User, outsider: User, kikaku: Department
 ) -> None:
