@@ -23,6 +23,7 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from machi.audit import services as audit
 from machi.catalog import permissions
@@ -114,7 +115,10 @@ def run_refresh(refresh: Refresh, *, now: datetime.datetime | None = None) -> st
 def _held_because(refresh: Refresh, run: Run) -> str:
     """Why a new file waits for staff instead of being published ("" when it need not)."""
     if run.status != RunStatus.REVIEW or run.error_count:
-        return _("%(errors)d errors (see the report).") % {"errors": max(run.error_count, 1)}
+        errors = max(run.error_count, 1)
+        return ngettext(
+            "%(errors)d error (see the report).", "%(errors)d errors (see the report).", errors
+        ) % {"errors": errors}
     findings = open_findings(run)
     if findings:
         columns = "、".join(sorted({f["column"] for f in findings}))

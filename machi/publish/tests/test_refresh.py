@@ -161,6 +161,19 @@ def test_a_held_file_is_still_said_to_be_held_when_checked_again(scheduled: Refr
     assert scheduled.last_run.status == "review"  # the report staff open
 
 
+def test_the_back_office_links_the_held_file_s_report(
+    client_for: Callable[[User], Client], editor: User, scheduled: Refresh
+) -> None:
+    drop(scheduled, AED_CSV.replace("35.70807", "北緯"))
+    refresh.run_refresh(scheduled)
+    scheduled.refresh_from_db()
+    client = client_for(editor)
+    listed = client.get("/admin/publish/refresh/").content.decode()
+    assert f'href="/staff/publish/{scheduled.last_run.uid}/"' in listed
+    assert "New file not published: 1 error (see the report)." in listed
+    assert client.get(f"/admin/publish/refresh/{scheduled.pk}/change/").status_code == 200
+
+
 def test_personal_data_to_confirm_is_the_reason_given(scheduled: Refresh) -> None:
     drop(scheduled, AED_CSV.replace("03-3814-6745", "090-1234-5678"))
     result = refresh.run_refresh(scheduled)
