@@ -5,6 +5,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -164,7 +165,9 @@ class Refresh(models.Model):
             "the newest file in it is published."
         ),
     )
-    every_hours = models.PositiveIntegerField(_("check every (hours)"), default=24)
+    every_hours = models.PositiveIntegerField(
+        _("check every (hours)"), default=24, validators=[MinValueValidator(1)]
+    )
     enabled = models.BooleanField(_("enabled"), default=True)
     # The run whose choices (sheet, header, mapping) later pulls repeat.
     template = models.ForeignKey(
@@ -211,6 +214,15 @@ class Refresh(models.Model):
                     "folder": _("The drop folder must be inside %(root)s.")
                     % {"root": settings.PUBLISH_DROP_ROOT}
                 }
+            )
+        if (
+            self.template_id
+            and self.resource_id
+            and (self.template.dataset_id != self.resource.dataset_id)
+        ):
+            # Another dataset's choices (its mapping, its removed columns) do not fit.
+            raise ValidationError(
+                {"template": _("Choose a run that published this resource's dataset.")}
             )
 
 

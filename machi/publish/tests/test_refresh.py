@@ -174,6 +174,26 @@ def test_the_back_office_links_the_held_file_s_report(
     assert client.get(f"/admin/publish/refresh/{scheduled.pk}/change/").status_code == 200
 
 
+def test_a_refresh_checks_at_least_hourly_with_its_own_dataset_s_settings(
+    editor: User,
+    scheduled: Refresh,
+    make_dataset: Callable[..., Dataset],
+    kikaku: Department,
+    aed_upload: Callable,
+) -> None:
+    scheduled.every_hours = 0
+    with pytest.raises(ValidationError, match="every_hours"):
+        refresh.save_refresh(actor=editor, refresh=scheduled)
+    scheduled.every_hours = 24
+    other = make_dataset(kikaku, "other", "Other")
+    elsewhere = services.convert_run(
+        services.start_run(actor=editor, dataset=other, upload=aed_upload())
+    )
+    scheduled.template = elsewhere
+    with pytest.raises(ValidationError, match="this resource's dataset"):
+        refresh.save_refresh(actor=editor, refresh=scheduled)
+
+
 def test_personal_data_to_confirm_is_the_reason_given(scheduled: Refresh) -> None:
     drop(scheduled, AED_CSV.replace("03-3814-6745", "090-1234-5678"))
     result = refresh.run_refresh(scheduled)
