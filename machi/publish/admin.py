@@ -18,6 +18,7 @@ from machi.catalog.models import Dataset, Resource
 from machi.publish import forms as publish_forms
 from machi.publish import refresh, register
 from machi.publish.models import Holding, Refresh, Run, RunStatus
+from machi.publish.standards import standard_title
 
 
 @admin.register(Run)
@@ -47,9 +48,13 @@ class RunAdmin(DepartmentScopedAdmin):
 
 @admin.register(Holding)
 class HoldingAdmin(DepartmentScopedAdmin):
-    list_display = ["title", "department", "status", "standard", "dataset", "modified"]
+    list_display = ["title", "department", "status", "standard_name", "dataset", "modified"]
     list_filter = ["status", "department"]
     search_fields = ["title", "system", "notes"]
+
+    @admin.display(description=_("standard dataset"), ordering="standard")
+    def standard_name(self, holding: Holding) -> str:
+        return standard_title(holding.standard) or "-"
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if obj is None:

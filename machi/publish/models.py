@@ -148,6 +148,28 @@ class Holding(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def clean(self) -> None:
+        """An entry agrees with the catalog it points at: the checklist and the staff
+        dashboard count from both."""
+        dataset = self.dataset
+        if self.status == HoldingStatus.PUBLISHED and dataset is None:
+            raise ValidationError({"dataset": _("A published entry names its dataset.")})
+        if dataset is None:
+            return
+        if self.department_id and dataset.department_id != self.department_id:
+            raise ValidationError(
+                {"dataset": _("This dataset belongs to another department's register.")}
+            )
+        if self.status == HoldingStatus.RETIRED and dataset.is_public:
+            raise ValidationError(
+                {
+                    "status": _(
+                        "The dataset is still public: make it private before retiring the "
+                        "entry, or keep it published."
+                    )
+                }
+            )
+
 
 class Refresh(models.Model):
     """A resource that pulls its file from a URL or a drop folder and republishes on change."""

@@ -236,18 +236,37 @@ def test_one_refresh_that_cannot_publish_does_not_stop_the_others(
 
 
 def test_the_register_is_kept_by_the_department(
-    editor: User, outsider: User, kikaku: Department
+    editor: User, outsider: User, kikaku: Department, make_dataset: Callable[..., Dataset]
 ) -> None:
     holding = Holding(
         department=kikaku, title="AED設置箇所", standard="aed", system="施設台帳.xlsx"
     )
     register.save_holding(actor=editor, holding=holding)
     holding.status = HoldingStatus.PUBLISHED
+    holding.dataset = make_dataset(kikaku, "aed", "AED設置箇所一覧")
     register.save_holding(actor=editor, holding=holding)
     event = AuditEvent.objects.filter(object_type="publish.holding").latest("id")
     assert event.changes["status"] == ["candidate", "published"]
     with pytest.raises(PermissionDenied):
         register.delete_holding(actor=outsider, holding=holding)
+
+
+def test_a_register_entry_agrees_with_the_catalog(
+    editor: User, kikaku: Department, bousai: Department, make_dataset: Callable[..., Dataset]
+) -> None:
+    """Entries the checklist would count wrongly are refused, each with its reason."""
+    ours = make_dataset(kikaku, "aed", "AED設置箇所一覧")
+    theirs = make_dataset(bousai, "hinanjo", "避難所一覧")
+    cases = [
+        (HoldingStatus.PUBLISHED, None, "names its dataset"),
+        (HoldingStatus.CONVERTING, theirs, "another department"),
+        (HoldingStatus.RETIRED, ours, "still public"),
+    ]
+    for status, dataset, words in cases:
+        holding = Holding(department=kikaku, title="AED", status=status, dataset=dataset)
+        with pytest.raises(ValidationError, match=words):
+            register.save_holding(actor=editor, holding=holding)
+    assert not Holding.objects.exists()
 
 
 def test_staff_see_the_register_in_the_back_office(
