@@ -300,8 +300,7 @@ def count_cells(
 # as hh:mm), true/false, plain numbers, nothing for an empty cell. SQLite converts that
 # text itself as it stores it (NULLIF, the INTEGER and REAL columns' affinity, a CASE for
 # flags and hh:mm), so the rows go from the CSV reader to SQLite without a Python call per
-# cell. A cell that does not convert
-# stays text, which `count_cells(misfits=True)` then finds.
+# cell. A cell that does not convert stays text, which `count_cells(misfits=True)` finds.
 
 TEXT_LOADED_TYPES = {"string", "integer", "year", "number", "boolean", "date", "time"}
 
