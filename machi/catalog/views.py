@@ -7,12 +7,10 @@ from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.utils.http import urlencode
-from django.utils.translation import get_language
 from django.views.decorators.http import require_safe
 
 from machi.accounts.models import Department
-from machi.audit.models import AuditEvent
-from machi.catalog import dcat_views, permissions
+from machi.catalog import dcat_views, history, permissions
 from machi.catalog.models import Category, Dataset, News, Resource, ResourceVersion, Showcase, Tag
 from machi.catalog.queries import (
     FACET_FIELDS,
@@ -115,38 +113,17 @@ def _visible_dataset(request: HttpRequest, name: str) -> Dataset:
     return dataset
 
 
-# Bookkeeping of harvesting and of the record itself, which says nothing to a reader.
-_UNSHOWN_CHANGES = {"harvest_hash", "remote_id", "created", "modified"}
-
-
-def _changed_fields(event: AuditEvent) -> str:
-    """The names readers know (the form's labels) of the fields an update changed; a
-    creation lists none, as every field is new."""
-    if event.action == AuditEvent.Action.CREATE:
-        return ""
-    labels = [
-        str(field.verbose_name)
-        for field in Dataset._meta.get_fields()
-        if field.name in event.changes
-        and field.name not in _UNSHOWN_CHANGES
-        and hasattr(field, "verbose_name")
-    ]
-    return ("、" if get_language().startswith("ja") else ", ").join(labels)
-
-
 @require_safe
 @dcat_views.negotiates_rdf  # Accept: text/turtle etc. get the RDF
 def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
     dataset = _visible_dataset(request, name)
-    events = AuditEvent.objects.filter(object_type="catalog.dataset", object_id=str(dataset.pk))
-    history = [(event, _changed_fields(event)) for event in events[:20]]
     return render(
         request,
         "catalog/dataset.html",
         {
             "dataset": dataset,
             "resources": dataset.resources.all(),
-            "history": history,
+            "history": history.dataset_history(dataset),
             # A harvested dataset changes only at its source (services refuse local edits).
             "can_edit": permissions.can_edit_dataset(request.user, dataset)
             and not dataset.is_harvested,

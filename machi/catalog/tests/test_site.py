@@ -5,6 +5,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from machi.accounts.models import Department
@@ -211,6 +212,37 @@ def test_change_history_names_fields_as_readers_know_them(
     english = resident.get(f"/dataset/{hoikuen.name}/", HTTP_ACCEPT_LANGUAGE="en").content
     history = english.decode()[english.decode().index('id="history-heading"') :]
     assert "title, description" in history
+
+
+def test_change_history_lists_each_published_version_and_roll_back(
+    resident: Client,
+    hoikuen: Dataset,
+    site_admin,  # type: ignore[no-untyped-def]
+) -> None:
+    resource = hoikuen.resources.get()
+    first = resource.current
+    services.replace_resource(
+        actor=site_admin,
+        resource=resource,
+        upload=SimpleUploadedFile(
+            "hoikuen.csv", (CSV + "根津保育園,文京区根津一丁目,35.72,139.76\n").encode()
+        ),
+    )
+    services.make_current(actor=site_admin, version=first)
+    services.update_resource(actor=site_admin, resource=resource, description="毎月更新")
+
+    page = resident.get(f"/dataset/{hoikuen.name}/").content.decode()
+    history = page[page.index('id="history-heading"') :]
+    lines = [line for line in history.split("<li>")[1:]]
+    assert "認可保育園一覧（CSV）の説明を変更しました" in lines[0]
+    assert "認可保育園一覧（CSV）をバージョン 1 に戻しました" in lines[1]
+    assert "認可保育園一覧（CSV）をバージョン 2 に更新しました" in lines[2]
+    assert "認可保育園一覧（CSV）を追加しました" in lines[3]
+    assert "作成" in lines[4]
+    english = resident.get(f"/dataset/{hoikuen.name}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    history = english[english.index('id="history-heading"') :]
+    assert "Updated 認可保育園一覧（CSV） to version 2" in history
+    assert "Rolled 認可保育園一覧（CSV） back to version 1" in history
 
 
 def test_a_dataset_following_a_standard_names_it(
