@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from machi.accounts.models import Role
 from machi.accounts.permissions import has_role
@@ -102,6 +103,23 @@ class RefreshAdmin(DepartmentScopedAdmin):
     ]
     readonly_fields = ["last_checked", "last_sha256", "last_result", "last_report"]
     exclude = ["last_run"]
+    actions = ["check_now"]
+
+    @admin.action(
+        description=_("Check now (publish the new file if it changed)"), permissions=["change"]
+    )
+    def check_now(self, request: HttpRequest, queryset: QuerySet[Refresh]) -> None:
+        for item in queryset.select_related("resource__dataset"):
+            refresh.request_check(actor=request.user, refresh=item)
+        self.message_user(
+            request,
+            ngettext(
+                "%(n)d source will be checked in a moment; see its last result here.",
+                "%(n)d sources will be checked in a moment; see their last results here.",
+                len(queryset),
+            )
+            % {"n": len(queryset)},
+        )
 
     @admin.display(description=_("report of the last new file"))
     def last_report(self, refresh: Refresh) -> str:

@@ -27,6 +27,7 @@ from django.utils.translation import ngettext
 
 from machi.audit import services as audit
 from machi.catalog import permissions
+from machi.publish import tasks
 from machi.publish.models import Refresh, Run, RunStatus, drop_folder
 from machi.publish.services import convert_run, open_findings, publish_run, start_run
 
@@ -181,9 +182,25 @@ def _reason(error: OSError) -> str:
     return str(error)
 
 
-def record_failure(refresh: Refresh) -> None:
+def request_check(*, actor: User, refresh: Refresh) -> None:
+    """Check the source now, in the background (staff dropped a new file and want it out)."""
+    dataset = refresh.resource.dataset
+    if not permissions.can_edit_dataset(actor, dataset):
+        raise PermissionDenied(_("You cannot edit this dataset."))
+    with transaction.atomic():
+        audit.record(
+            actor=actor,
+            action="update",
+            obj=refresh,
+            changes={"check_requested": [None, True]},
+            department_id=dataset.department_id,
+        )
+        tasks.queue_refresh(refresh)
+
+
+def record_failure(refresh: Refresh) -> str:
     """A check that stopped unexpectedly: said on the staff page, retried when next due."""
-    _refreshed(
+    return _refreshed(
         refresh,
         timezone.now(),
         _("The check stopped unexpectedly; the administrators have the details in the log."),

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
-from machi.publish.models import Run, RunStatus
+from machi.publish.models import Refresh, Run, RunStatus
 
 logger = logging.getLogger(__name__)
 
@@ -50,15 +50,32 @@ def refresh_due() -> int:
     done = 0
     try:
         for item in refresh.due_refreshes():
-            try:
-                refresh.run_refresh(item)
-            except Exception:  # one source's failure must not stop the others' checks
-                logger.exception("refresh of %s stopped", item.resource)
-                refresh.record_failure(item)
+            _check(item)
             done += 1
     finally:
         schedule_refreshes(force=True)
     return done
+
+
+@task()
+def refresh_now(refresh_id: int) -> str:
+    """One source checked at staff's request (the back office's "check now")."""
+    item = (
+        Refresh.objects.select_related("resource__dataset", "actor", "template")
+        .filter(pk=refresh_id)
+        .first()
+    )
+    return "" if item is None else _check(item)  # removed meanwhile
+
+
+def _check(item: Refresh) -> str:
+    from machi.publish import refresh
+
+    try:
+        return refresh.run_refresh(item)
+    except Exception:  # one source's failure must not stop the others' checks
+        logger.exception("refresh of %s stopped", item.resource)
+        return refresh.record_failure(item)
 
 
 def queue_conversion(run: Run) -> None:
@@ -67,6 +84,10 @@ def queue_conversion(run: Run) -> None:
 
 def queue_publication(run: Run) -> None:
     transaction.on_commit(lambda: publish.enqueue(run.pk))
+
+
+def queue_refresh(refresh: Refresh) -> None:
+    transaction.on_commit(lambda: refresh_now.enqueue(refresh.pk))
 
 
 def schedule_refreshes(*, force: bool = False) -> None:

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
+from django.utils import timezone
 
 from machi.accounts.models import Department
 from machi.audit.models import AuditEvent
@@ -172,6 +173,32 @@ def test_the_back_office_links_the_held_file_s_report(
     assert f'href="/staff/publish/{scheduled.last_run.uid}/"' in listed
     assert "New file not published: 1 error (see the report)." in listed
     assert client.get(f"/admin/publish/refresh/{scheduled.pk}/change/").status_code == 200
+
+
+def test_staff_check_a_source_now_from_the_back_office(
+    client_for: Callable[[User], Client],
+    editor: User,
+    outsider: User,
+    scheduled: Refresh,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """The new file was just dropped: "check now" publishes it without waiting for the
+    schedule, says it is on its way, and the audit log keeps who asked."""
+    Refresh.objects.filter(pk=scheduled.pk).update(last_checked=timezone.now())
+    drop(scheduled, AED_CSV + FIVE)
+    form = {"action": "check_now", "_selected_action": [scheduled.pk]}
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client_for(editor).post("/admin/publish/refresh/", form, follow=True)
+    assert "1 件の取得元をまもなく確認します" in answer.content.decode()
+    scheduled.refresh_from_db()
+    assert scheduled.last_result == "バージョン 2 を公開しました。"
+    assert scheduled.resource.current.number == 2
+    asked = AuditEvent.objects.get(
+        object_type="publish.refresh", changes__has_key="check_requested"
+    )
+    assert asked.actor == editor
+    with pytest.raises(PermissionDenied):
+        refresh.request_check(actor=outsider, refresh=scheduled)
 
 
 def test_a_refresh_checks_at_least_hourly_with_its_own_dataset_s_settings(
