@@ -110,3 +110,35 @@ def test_editor_uploads_fixes_and_publishes(
     assert response.json()["total"] == 60
     assert records[0]["施設名"] == "区立施設1" and records[0]["緯度"] == 35.7001
     assert records[1]["設置日"] == "令和99年13月1日" and records[2]["設置位置"] == "1階"
+
+
+@pytest.fixture
+def to_improve(
+    editor: User, kikaku: Department, make_dataset: Callable[..., Dataset], settings: Any
+) -> None:
+    """A dataset without a file or a description: several hints on how to raise its score."""
+    settings.MACHI_REQUIRE_2FA = False
+    make_dataset(kikaku, "aed", "AED設置場所一覧（文京区内の区立施設と民間施設の全件）")
+
+
+def test_the_dashboard_reads_on_a_phone(
+    live_server,  # type: ignore[no-untyped-def]
+    to_improve: None,
+    browser_page,  # type: ignore[no-untyped-def]
+) -> None:
+    """Each table row is a card at 390 px: nothing to scroll sideways, every cell labelled."""
+    page = browser_page
+    page.goto(live_server.url + "/staff/publish/dashboard")
+    page.get_by_label("ユーザー名").fill("editor")
+    page.get_by_label("パスワード").fill("correct horse battery")
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_url("**/staff/publish/dashboard")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    hints = page.locator(".quality-scores td[data-label='評価を上げるには']").first
+    hints.scroll_into_view_if_needed()
+    box = hints.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+    assert hints.get_by_text("データの更新頻度を設定してください。").is_visible()
+    # The table keeps its semantics for screen readers: a row header and labelled cells.
+    assert page.get_by_role("rowheader", name="AED設置場所一覧").is_visible()
+    page.screenshot(path=str(RESULTS / "dashboard-phone.png"), full_page=True)
