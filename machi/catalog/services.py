@@ -97,7 +97,7 @@ def _check_unknown(fields: dict[str, Any]) -> None:
         raise TypeError(f"unknown dataset fields: {', '.join(sorted(unknown))}")
 
 
-def _note_update(dataset: Dataset, *, when: datetime.datetime) -> None:
+def note_update(dataset: Dataset, *, when: datetime.datetime) -> None:
     """Add (or refresh) today's automatic "updated" news entry for a public dataset."""
     if not dataset.is_public:
         return
@@ -177,7 +177,7 @@ def create_dataset(
         after=_dataset_snapshot(dataset),
         department_id=department.pk,
     )
-    _note_update(dataset, when=dataset.modified)
+    note_update(dataset, when=dataset.modified)
     return dataset
 
 
@@ -220,7 +220,7 @@ def update_dataset(
             changes=changes,
             department_id=dataset.department_id,
         )
-        _note_update(dataset, when=dataset.modified)
+        note_update(dataset, when=dataset.modified)
     return dataset
 
 
@@ -329,7 +329,7 @@ def add_resource(
         after=audit.snapshot(resource, {"version": audit.snapshot(version)}),
         department_id=dataset.department_id,
     )
-    _note_update(dataset, when=dataset.modified)
+    note_update(dataset, when=dataset.modified)
     return resource
 
 
@@ -411,7 +411,7 @@ def make_current(
             {"version": audit.snapshot(version)},
         ),
     )
-    _note_update(dataset, when=dataset.modified)
+    note_update(dataset, when=dataset.modified)
 
 
 def drop_draft_resource(*, actor: User, resource: Resource) -> None:

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 from django.utils.functional import Promise
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from machi.catalog.models import Dataset
 from machi.lib.i18n import english_requested
-from machi.publish.quality import due_date, is_fresh
+from machi.publish.quality import due_date, is_fresh, standard_errors
 from machi.publish.standards import all_standards
 
 PUBLISHED = "published"
@@ -27,6 +27,10 @@ STATUS_LABELS: dict[str, Promise] = {
     OUT_OF_DATE: gettext_lazy("Out of date"),
     MISSING: gettext_lazy("Missing"),
 }
+# Whether what is published meets the standard, as the publish pipeline checked it.
+CONFORMS = "conforms"
+NOT_CONFORMING = "errors"
+UNCHECKED = "unchecked"
 
 
 @dataclass(frozen=True)
@@ -41,10 +45,30 @@ class Entry:
     # When the entry becomes out of date; None when missing or when a dataset that
     # follows it has no regular update frequency.
     due: datetime.datetime | None = None
+    # CONFORMS when a dataset's latest publication had no error against the standard,
+    # else NOT_CONFORMING with the fewest `errors` of one, else UNCHECKED (no dataset went
+    # through the pipeline); None when missing.
+    conformance: str | None = None
+    errors: int | None = None
 
     @property
     def status_label(self) -> str:
         return str(STATUS_LABELS[self.status])
+
+    @property
+    def conformance_label(self) -> str:
+        if self.conformance == CONFORMS:
+            return gettext("Conforms to the standard")
+        if self.conformance == NOT_CONFORMING:
+            errors = self.errors or 0
+            return ngettext(
+                "%(n)d error against the standard",
+                "%(n)d errors against the standard",
+                errors,
+            ) % {"n": errors}
+        if self.conformance == UNCHECKED:
+            return gettext("Not checked: publish it through the publish page")
+        return ""
 
     @property
     def display_title(self) -> str:
@@ -67,6 +91,7 @@ def checklist(now: datetime.datetime | None = None) -> list[Entry]:
     )
     for dataset in datasets:
         by_standard.setdefault(dataset.standard, []).append(dataset)
+    errors = standard_errors([d.pk for found in by_standard.values() for d in found])
     entries = []
     for title, slugs in groups.items():
         following = sorted(
@@ -75,7 +100,15 @@ def checklist(now: datetime.datetime | None = None) -> list[Entry]:
             reverse=True,
         )
         entries.append(
-            _entry(min(slugs, key=len), title, titles_en[title], tuple(slugs), following, now)
+            _entry(
+                min(slugs, key=len),
+                title,
+                titles_en[title],
+                tuple(slugs),
+                following,
+                [errors[d.pk] for d in following if d.pk in errors],
+                now,
+            )
         )
     return entries
 
@@ -86,6 +119,7 @@ def _entry(
     title_en: str,
     slugs: tuple[str, ...],
     datasets: list[Dataset],
+    errors: list[int],
     now: datetime.datetime,
 ) -> Entry:
     if not datasets:
@@ -102,4 +136,6 @@ def _entry(
         datasets=datasets,
         last_update=datasets[0].modified,
         due=due,
+        conformance=(CONFORMS if 0 in errors else NOT_CONFORMING) if errors else UNCHECKED,
+        errors=min(errors) if errors else None,
     )

@@ -36,6 +36,8 @@ def _entry_json(request: HttpRequest, entry: Entry, now: datetime.datetime) -> d
         "title_en": entry.title_en,
         "status": entry.status,
         "status_label": entry.status_label,
+        "conformance": entry.conformance,
+        "errors_against_standard": entry.errors,
         "last_update": _iso(entry.last_update),
         "due": _iso(entry.due),
         "datasets": [

@@ -166,18 +166,23 @@ def scores(datasets: Sequence[Dataset], *, now: datetime.datetime | None = None)
     loaded = set(
         Table.objects.filter(version_id__in=current_ids).values_list("version_id", flat=True)
     )
+    errors = standard_errors([d.pk for d in datasets if d.standard])
+    now = now or timezone.now()
+    return [_score(d, loaded=loaded, errors=errors.get(d.pk), now=now) for d in datasets]
+
+
+def standard_errors(dataset_ids: list[int]) -> dict[int, int]:
+    """Errors against its standard in each dataset's latest published run of the pipeline;
+    a dataset none of whose files went through it is absent (never checked)."""
     errors: dict[int, int] = {}
     runs = (
-        Run.objects.filter(
-            dataset_id__in=[d.pk for d in datasets if d.standard], status=RunStatus.PUBLISHED
-        )
+        Run.objects.filter(dataset_id__in=dataset_ids, status=RunStatus.PUBLISHED)
         .order_by("dataset_id", "-created", "-pk")
         .values_list("dataset_id", "error_count")
     )
     for dataset_id, count in runs:
         errors.setdefault(dataset_id, count)
-    now = now or timezone.now()
-    return [_score(d, loaded=loaded, errors=errors.get(d.pk), now=now) for d in datasets]
+    return errors
 
 
 def _score(
@@ -191,8 +196,8 @@ def _score(
         any(f in MACHINE_READABLE for f in formats),
         any(f in OPEN_MACHINE_READABLE for f in formats),
         any(v.pk in loaded for v in versions),
-        # Following a standard: not a version published over errors against it.
-        (bool(dataset.standard) and not errors) or any(f in LINKED for f in formats),
+        # Following a standard: checked against it by the pipeline, with no errors.
+        (bool(dataset.standard) and errors == 0) or any(f in LINKED for f in formats),
     ]
     stars = next((i for i, met in enumerate(levels) if not met), len(levels))
     criteria = [
@@ -241,7 +246,9 @@ def _score(
             "linked",
             _("Follows a standard or linked data (5 stars)"),
             levels[4],
-            _(
+            _conformance_hint(dataset, errors)
+            if dataset.standard
+            else _(
                 "Follow a national standard dataset, or add an RDF version that links to "
                 "shared vocabularies."
             ),
@@ -271,27 +278,33 @@ def _criterion(key: str, label: str, met: bool, hint: str, points: int) -> Crite
 
 
 def _conformance(dataset: Dataset, errors: int | None) -> Criterion:
+    met = bool(dataset.standard) and errors == 0
+    return _criterion(
+        "conformance",
+        _("Conforms to a national standard"),
+        met,
+        _conformance_hint(dataset, errors),
+        CONFORMANCE_POINTS,
+    )
+
+
+def _conformance_hint(dataset: Dataset, errors: int | None) -> str:
     if not dataset.standard:
-        hint = _(
+        return _(
             "Follow a national standard dataset if one fits this data, so that it can be "
             "combined with other municipalities' data."
         )
-    elif errors is None:
-        hint = _(
+    if errors is None:
+        return _(
             "Publish the file through the publish page, so that it is checked against the standard."
         )
-    else:
-        hint = ngettext(
-            "The last publication had %(count)s error against the standard; correct it and "
-            "publish again.",
-            "The last publication had %(count)s errors against the standard; correct them and "
-            "publish again.",
-            errors,
-        ) % {"count": errors}
-    met = bool(dataset.standard) and errors == 0
-    return _criterion(
-        "conformance", _("Conforms to a national standard"), met, hint, CONFORMANCE_POINTS
-    )
+    return ngettext(
+        "The last publication had %(count)s error against the standard; correct it and "
+        "publish again.",
+        "The last publication had %(count)s errors against the standard; correct them and "
+        "publish again.",
+        errors,
+    ) % {"count": errors}
 
 
 def _open_formats(dataset: Dataset) -> Criterion:

@@ -7,6 +7,7 @@ is written through the catalog services, as a site administrator would.
 import datetime
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -15,7 +16,7 @@ from django.db import transaction
 
 from machi.accounts.models import Department, Membership, Role
 from machi.catalog import services
-from machi.catalog.models import Category, Dataset, License, News, Showcase
+from machi.catalog.models import Category, Dataset, License, News, Resource, Showcase
 
 DEMO_DIR = Path(__file__).resolve().parent
 ADMIN_USERNAME = "admin"
@@ -32,12 +33,28 @@ def _date(value: str | None) -> datetime.date | None:
     return datetime.date.fromisoformat(value) if value else None
 
 
+def _date_publication(dataset: Dataset, when: datetime.datetime | None) -> None:
+    """A publication of the demo's happened when the dataset was last updated, not now:
+    one "updated" news entry then, none today."""
+    if when is None:
+        return
+    Dataset.objects.filter(pk=dataset.pk).update(modified=when)
+    News.objects.filter(dataset=dataset, kind=News.Kind.UPDATE).delete()
+    dataset.refresh_from_db()
+    services.note_update(dataset, when=when)
+
+
 def is_loaded() -> bool:
     return Dataset.objects.exists()
 
 
+# Publishes a standard dataset's file through the publish pipeline (machi.publish.demo),
+# which builds on the catalog; without it the file is added as it is.
+PublishChecked = Callable[..., Resource]
+
+
 @transaction.atomic
-def load_demo() -> dict[str, int]:
+def load_demo(publish_checked: PublishChecked | None = None) -> dict[str, int]:
     """Load the demo catalog into an empty database; returns what was created."""
     data = json.loads((DEMO_DIR / "catalog.json").read_text(encoding="utf-8"))
     password = os.environ.get("MACHI_DEMO_PASSWORD", DEFAULT_PASSWORD)
@@ -100,11 +117,24 @@ def load_demo() -> dict[str, int]:
         if modified is not None:
             # The demo's datasets were published when last updated, not when it was loaded.
             Dataset.objects.filter(pk=dataset.pk).update(created=modified)
+        checked = False
         for resource in item.get("resources", []):
             upload = None
             if resource.get("file"):
                 content = (DEMO_DIR / "files" / resource["file"]).read_bytes()
                 upload = SimpleUploadedFile(resource["file"], content, content_type="text/csv")
+            if upload is not None and dataset.standard and publish_checked is not None:
+                published = publish_checked(
+                    actor=admin, dataset=dataset, name=resource["name"], upload=upload
+                )
+                services.update_resource(
+                    actor=admin,
+                    resource=published,
+                    name_en=resource.get("name_en", ""),
+                    description=resource.get("description", ""),
+                )
+                checked = True
+                continue
             services.add_resource(
                 actor=admin,
                 dataset=dataset,
@@ -116,6 +146,8 @@ def load_demo() -> dict[str, int]:
                 format=resource.get("format", ""),
                 when=modified,
             )
+        if checked:
+            _date_publication(dataset, modified)
 
     for item in data.get("news", []):
         services.save_news(

@@ -16,8 +16,9 @@ import machi.urls
 from machi.accounts.models import Department
 from machi.catalog.models import Dataset
 from machi.publish import checklist as checklist_module
-from machi.publish import dashboard, standards
+from machi.publish import dashboard, quality, standards
 from machi.publish.checklist import MISSING, OUT_OF_DATE, PUBLISHED, checklist
+from machi.publish.models import Run, RunStatus
 
 # The lead routes these in machi/urls.py and machi/publish/urls.py; until then, here.
 urlpatterns = [
@@ -125,6 +126,45 @@ def test_one_fresh_dataset_keeps_a_standard_published(
     assert entry.status == PUBLISHED
     assert entry.due is None  # an irregular dataset has no due date
     assert [d.name for d in entry.datasets] == ["hospitals-2", "hospitals"]
+
+
+def published_run(dataset: Dataset, errors: int) -> Run:
+    """What the pipeline leaves of a publication: its run and its count of errors."""
+    return Run.objects.create(
+        dataset=dataset, filename="x.csv", status=RunStatus.PUBLISHED, error_count=errors
+    )
+
+
+def test_each_published_standard_says_whether_it_was_checked_and_conforms(
+    ward: dict[str, Dataset],
+    make_dataset: Callable[..., Dataset],
+    kikaku: Department,
+    client_for: Callable[[User], Client],
+    editor: User,
+) -> None:
+    """Published over errors counts as published, but says so, as its quality score does
+    (no fifth star); a list the pipeline never checked says that too."""
+    published_run(ward["aed"], errors=0)
+    published_run(ward["hospital"], errors=0)
+    published_run(ward["hospital"], errors=3)  # the newest publication is the one served
+    entries = by_slug(checklist())
+
+    assert (entries["aed"].conformance, entries["aed"].errors) == ("conforms", 0)
+    assert (entries["hospital"].conformance, entries["hospital"].errors) == ("errors", 3)
+    assert entries["hospital"].status == OUT_OF_DATE
+    assert entries["toilet"].conformance == "unchecked" and entries["toilet"].errors is None
+    assert entries["wifi"].conformance is None
+    [hospital] = quality.scores([ward["hospital"]])
+    assert hospital.stars < 5
+
+    html = client_for(editor).get("/staff/publish/dashboard").content.decode()
+    assert "標準に適合" in html
+    assert "標準との不一致 3 件" in html
+    assert "未検査（データの公開ページから公開すると検査されます）" in html
+    data = client_for(editor).get("/standard-datasets.json").json()
+    hospital_json = next(e for e in data["standards"] if e["slug"] == "hospital")
+    assert hospital_json["conformance"] == "errors"
+    assert hospital_json["errors_against_standard"] == 3
 
 
 def test_the_real_standards_are_all_listed(db: None) -> None:

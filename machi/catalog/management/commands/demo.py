@@ -22,7 +22,9 @@ class Command(BaseCommand):
                 return
             self.stderr.write("The catalog already has datasets. Use an empty database.")
             raise SystemExit(1)
-        counts = demo.load_demo()
+        from machi.publish.demo import publish_checked  # builds on the catalog
+
+        counts = demo.load_demo(publish_checked)
         # The datastore builds on the catalog; its tables follow the catalog's files.
         from machi.datastore.demo import load_demo_tables
 
