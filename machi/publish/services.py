@@ -280,7 +280,7 @@ def complete_publication(run: Run) -> ResourceVersion:
     try:
         with _working(run):
             with run.output.open("rb") as stream:
-                upload = File(stream, name=Path(run.filename).stem + ".csv")
+                upload = File(stream, name=published_name(run))
                 version = catalog.add_draft_version(
                     actor=actor,
                     dataset=dataset,
@@ -332,6 +332,22 @@ def complete_publication(run: Run) -> ResourceVersion:
 
 
 _DRAFT = "draft_version"  # the run's report while publishing: the version being loaded
+
+
+def published_name(run: Run) -> str:
+    """The name residents download the clean table by: the national standards' own
+    (<municipality code>_<name>.csv, as their format files are named: xxxxxx_aed.csv) for
+    a table that follows one, else the dataset's. Never the staff file's, which may carry
+    a person's name or a working note (施設一覧_最終_田中.xlsx)."""
+    slug = (run.schema or {}).get("x-standard")
+    try:
+        stem = standards.get(slug).file_stem if slug else ""
+    except KeyError:  # a standard machi no longer has
+        stem = ""
+    if stem:
+        stem = stem.replace("yyyymmdd", timezone.localdate().strftime("%Y%m%d"))
+        return f"{settings.MACHI_MUNICIPALITY_CODE}_{stem}.csv"
+    return f"{run.dataset.name}.csv"
 
 
 def _discard_draft(run: Run, version: ResourceVersion) -> None:

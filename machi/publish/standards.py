@@ -60,6 +60,11 @@ class Standard:
     def title_en(self) -> str:
         return str(self.schema.get("title_en", ""))
 
+    @property
+    def file_stem(self) -> str:
+        """Its files' name after the municipality code (aed, population_yyyymmdd)."""
+        return str(self.schema.get("file_name", ""))
+
     def field_names(self) -> list[str]:
         return [f["name"] for f in self.schema["fields"]]
 

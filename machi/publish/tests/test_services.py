@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from django.utils import translation
+from django.utils import timezone, translation
 
 from machi.accounts.models import Department
 from machi.audit.models import AuditEvent
@@ -40,6 +40,32 @@ def rows_of(client: Client, dataset: Dataset) -> dict[str, Any]:
     return response.json()
 
 
+def test_residents_download_a_name_of_the_standard_or_dataset_not_the_staff_file_s(
+    editor: User,
+    aeds: Dataset,
+    aed_upload: Callable,
+    make_dataset: Callable[..., Dataset],
+    kikaku: Department,
+    settings: Any,
+) -> None:
+    """The standards name their files <municipality code>_<name>.csv; the staff file's
+    name may carry a person's name or a working note, and stays in the run's report."""
+    settings.MACHI_MUNICIPALITY_CODE = "222127"
+    run = converted(editor, aeds, aed_upload(name="AED一覧_最終版(田中).csv"))
+    version = services.publish_run(actor=editor, run=run)
+    assert version.filename == "222127_aed.csv"
+    assert run.filename == "AED一覧_最終版(田中).csv"
+
+    notes = make_dataset(kikaku, "bicycle-parking", "自転車駐車場")
+    upload = SimpleUploadedFile("駐輪場_作業用_田中.csv", "名称,台数\n春日,120\n".encode())
+    run = converted(editor, notes, upload, standard="")
+    assert services.publish_run(actor=editor, run=run).filename == "bicycle-parking.csv"
+    # 地域・年齢別人口 files carry a date (xxxxxx_population_yyyymmdd.csv): the publication day.
+    census = Run(dataset=notes, schema={"x-standard": "population"})
+    today = timezone.localdate().strftime("%Y%m%d")
+    assert services.published_name(census) == f"222127_population_{today}.csv"
+
+
 def test_a_shift_jis_file_is_converted_matched_and_published(
     editor: User, aeds: Dataset, aed_upload: Callable, resident: Client
 ) -> None:
@@ -60,7 +86,11 @@ def test_a_shift_jis_file_is_converted_matched_and_published(
     assert version.resource.current == version
     # The published file is described like an upload (harvesters read format and size).
     published = Path(version.file.path).read_bytes()
-    assert (version.filename, version.format, version.encoding) == ("aed.csv", "CSV", "UTF-8")
+    assert (version.filename, version.format, version.encoding) == (
+        "131059_aed.csv",
+        "CSV",
+        "UTF-8",
+    )
     assert (version.size, version.sha256) == (len(published), hashlib.sha256(published).hexdigest())
     data = rows_of(resident, aeds)
     assert data["total"] == 3
