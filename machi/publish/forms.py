@@ -44,7 +44,8 @@ class UploadForm(forms.Form):
         max_length=300,
         help_text=_(
             "The resource this file replaces; a new resource when the dataset has none by "
-            "this name. Empty: the dataset's only table, or a new one named after the file."
+            "this name. Empty: the dataset's only table, or a new one, named after the "
+            "dataset when it is its first table, else after the file."
         ),
     )
     standard = forms.ChoiceField(label=_("Standard dataset"), choices=())

@@ -82,7 +82,8 @@ def start_run(
     run = Run(
         dataset=dataset,
         resource=resource,
-        resource_name=resource_name or (resource.name if resource else Path(name).stem),
+        resource_name=resource_name
+        or (resource.name if resource else _new_table_name(dataset, name)),
         filename=name,
         options={**(options or {}), "language": language},
         created_by=actor,
@@ -222,6 +223,15 @@ def _local_copy(run: Run, folder: Path) -> Path:
     with run.original.open("rb") as source, target.open("wb") as copy:
         shutil.copyfileobj(source, copy, 1 << 20)
     return target
+
+
+def _new_table_name(dataset: Dataset, filename: str) -> str:
+    """A new table's name when staff gave none: the dataset's title for its first table
+    (residents read it; a staff file's name may carry a person's name or a working note),
+    else the file's name, the one thing that tells it from the others."""
+    if dataset.resources.filter(current__table__isnull=False).exists():
+        return Path(filename).stem
+    return dataset.title
 
 
 def only_table(dataset: Dataset) -> Resource | None:

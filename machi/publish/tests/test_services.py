@@ -55,6 +55,7 @@ def test_residents_download_a_name_of_the_standard_or_dataset_not_the_staff_file
     version = services.publish_run(actor=editor, run=run)
     assert version.filename == "222127_aed.csv"
     assert run.filename == "AED一覧_最終版(田中).csv"
+    assert version.resource.name == "AED設置箇所一覧"  # a first table: the dataset's title
 
     notes = make_dataset(kikaku, "bicycle-parking", "自転車駐車場")
     upload = SimpleUploadedFile("駐輪場_作業用_田中.csv", "名称,台数\n春日,120\n".encode())
