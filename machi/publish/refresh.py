@@ -79,6 +79,13 @@ def run_refresh(refresh: Refresh, *, now: datetime.datetime | None = None) -> st
         digest = _sha256(path)
         if digest == (refresh.last_sha256 or _published_sha256(refresh)):
             return _refreshed(refresh, now, _unchanged(refresh), digest)
+        # Claim the file: a second check of the same source meanwhile (the schedule and
+        # staff's "check now", or two clicks) finds it taken instead of publishing it twice.
+        claimed = Refresh.objects.filter(pk=refresh.pk, last_sha256=refresh.last_sha256).update(
+            last_sha256=digest
+        )
+        if not claimed:
+            return _("Another check of this source is already publishing its new file.")
         template = refresh.template.options if refresh.template else {}
         options = {k: template[k] for k in REPEATED_OPTIONS if k in template}
         try:

@@ -1,5 +1,6 @@
 """Scheduled refresh from a drop folder, and the departments' data register."""
 
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,17 @@ def test_a_changed_file_is_republished_and_an_unchanged_one_is_not(scheduled: Re
     scheduled.refresh_from_db()
     assert refresh.run_refresh(scheduled) == "Unchanged."
     assert resource.versions.count() == 2
+
+
+def test_two_checks_at_once_publish_a_new_file_once(scheduled: Refresh) -> None:
+    """The schedule and staff's "check now" (or two clicks) see the same new file: the
+    check that claims it first publishes it, the other leaves it."""
+    drop(scheduled, AED_CSV + FIVE)
+    late = Refresh.objects.get(pk=scheduled.pk)  # read before the first check claimed it
+    new_file = hashlib.sha256((AED_CSV + FIVE).encode("cp932")).hexdigest()
+    Refresh.objects.filter(pk=scheduled.pk).update(last_sha256=new_file)  # the first claims
+    assert refresh.run_refresh(late).startswith("Another check of this source")
+    assert scheduled.resource.versions.count() == 1  # the first check publishes it
 
 
 def test_a_new_file_with_errors_waits_for_staff(scheduled: Refresh) -> None:
