@@ -86,24 +86,33 @@ def run_refresh(refresh: Refresh, *, now: datetime.datetime | None = None) -> st
         )
         if not claimed:
             return _("Another check of this source is already publishing its new file.")
-        template = refresh.template.options if refresh.template else {}
-        options = {k: template[k] for k in REPEATED_OPTIONS if k in template}
         try:
-            with path.open("rb") as stream:
-                run = start_run(
-                    actor=refresh.actor,
-                    dataset=refresh.resource.dataset,
-                    upload=File(stream, name=path.name),
-                    resource=refresh.resource,
-                    options=options,
-                )
-        except PermissionDenied:
-            return _refreshed(
-                refresh,
-                now,
-                _("%(user)s may no longer publish this dataset: choose who publishes.")
-                % {"user": refresh.actor.get_username()},
+            return _publish_new(refresh, path, digest, now)
+        except BaseException:
+            _release(refresh, digest)  # checked again next time
+            raise
+
+
+def _publish_new(refresh: Refresh, path: Path, digest: str, now: datetime.datetime) -> str:
+    template = refresh.template.options if refresh.template else {}
+    options = {k: template[k] for k in REPEATED_OPTIONS if k in template}
+    try:
+        with path.open("rb") as stream:
+            run = start_run(
+                actor=refresh.actor,
+                dataset=refresh.resource.dataset,
+                upload=File(stream, name=path.name),
+                resource=refresh.resource,
+                options=options,
             )
+    except PermissionDenied:
+        _release(refresh, digest)  # to be said again until someone may publish it
+        return _refreshed(
+            refresh,
+            now,
+            _("%(user)s may no longer publish this dataset: choose who publishes.")
+            % {"user": refresh.actor.get_username()},
+        )
     run = convert_run(run)
     held = _held_because(refresh, run)
     if held:
@@ -118,6 +127,13 @@ def run_refresh(refresh: Refresh, *, now: datetime.datetime | None = None) -> st
         )
     result = _("Published version %(n)d.") % {"n": version.number}
     return _refreshed(refresh, now, result, digest, run)
+
+
+def _release(refresh: Refresh, digest: str) -> None:
+    """Give back a claimed file that was not converted, so that a later check tries it."""
+    Refresh.objects.filter(pk=refresh.pk, last_sha256=digest).update(
+        last_sha256=refresh.last_sha256
+    )
 
 
 def _held_because(refresh: Refresh, run: Run) -> str:

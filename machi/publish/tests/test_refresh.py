@@ -72,6 +72,22 @@ def test_two_checks_at_once_publish_a_new_file_once(scheduled: Refresh) -> None:
     assert scheduled.resource.versions.count() == 1  # the first check publishes it
 
 
+def test_a_check_that_stops_leaves_the_new_file_for_the_next(
+    scheduled: Refresh, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drop(scheduled, AED_CSV + FIVE)
+
+    def stop(run: Run) -> Run:
+        raise MemoryError
+
+    monkeypatch.setattr(refresh, "convert_run", stop)
+    with pytest.raises(MemoryError):
+        refresh.run_refresh(scheduled)
+    monkeypatch.undo()
+    scheduled.refresh_from_db()
+    assert refresh.run_refresh(scheduled) == "Published version 2."
+
+
 def test_a_new_file_with_errors_waits_for_staff(scheduled: Refresh) -> None:
     drop(scheduled, AED_CSV.replace("35.70807", "北緯"))
     result = refresh.run_refresh(scheduled)
@@ -272,6 +288,8 @@ def test_one_refresh_that_cannot_publish_does_not_stop_the_others(
     second.refresh_from_db()
     assert "may no longer publish this dataset" in scheduled.last_result
     assert second.last_result == "Published version 2."
+    scheduled.refresh_from_db()  # not "unchanged" the next time: it still cannot publish
+    assert "may no longer publish this dataset" in refresh.run_refresh(scheduled)
 
 
 def test_the_register_is_kept_by_the_department(
