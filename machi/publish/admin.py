@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -102,7 +103,6 @@ class RefreshAdmin(DepartmentScopedAdmin):
         "last_report",
     ]
     readonly_fields = ["last_checked", "last_sha256", "last_result", "last_report"]
-    exclude = ["last_run"]
     actions = ["check_now"]
 
     @admin.action(
@@ -148,7 +148,7 @@ class RefreshAdmin(DepartmentScopedAdmin):
             field.label_from_instance = lambda r: f"{r.dataset.title} / {r.name}"
         elif db_field.name == "template":
             field.label_from_instance = lambda run: (
-                f"{run.dataset.title} / {run.filename} ({run.created:%Y-%m-%d})"
+                f"{run.dataset.title} / {run.filename} ({timezone.localtime(run.created):%Y-%m-%d})"
             )
         return field
 
@@ -165,4 +165,4 @@ class RefreshAdmin(DepartmentScopedAdmin):
         refresh.save_refresh(actor=request.user, refresh=obj)
 
     def get_exclude(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return ["actor"]
+        return ["actor", "last_run"]  # last_run: shown read-only as its report's link

@@ -376,6 +376,12 @@ def test_the_back_office_forms_offer_names_not_id_boxes(
     resource = scheduled.resource
     assert f"{resource.dataset.title} / {resource.name}</option>" in page
     assert 'class="vForeignKeyRawIdAdminField"' not in page
+    # The last run is the refresh's own record, linked read-only; never a list of runs.
+    assert 'name="last_run"' not in page
+    assert (
+        'name="last_run"'
+        not in client.get(f"/admin/publish/refresh/{scheduled.pk}/change/").content.decode()
+    )
     page = client.get("/admin/publish/holding/add/").content.decode()
     assert "公衆トイレ一覧 (public-toilet-2026)</option>" in page  # a standard, by its name
     assert f">{resource.dataset.title}</option>" in page
