@@ -24,7 +24,7 @@ def package(dataset: Dataset) -> dict[str, Any]:
         entry: dict[str, Any] = {
             "name": str(resource.uid),
             "title": resource.name,
-            "path": base + (resource.download_url() if version.is_upload else version.url),
+            "path": base + resource.download_url() if version.is_upload else version.url,
         }
         if version.format:
             entry["format"] = version.format.lower()

@@ -232,6 +232,17 @@ def test_the_dataset_claims_a_standard_only_while_its_table_follows_it(
     assert aeds.standard == ""
 
 
+def test_a_linked_file_keeps_its_own_address_in_the_datapackage(
+    resident: Client, aeds: Dataset, site_admin: User
+) -> None:
+    from machi.catalog import services as catalog
+
+    link = "https://www.city.bunkyo.lg.jp/bosai/aed_map.pdf"
+    catalog.add_resource(actor=site_admin, dataset=aeds, name="AEDマップ", url=link)
+    [entry] = resident.get("/dataset/aed/datapackage.json").json()["resources"]
+    assert entry["path"] == link
+
+
 def test_a_failed_load_keeps_the_previous_version(
     editor: User, aeds: Dataset, aed_upload: Callable, resident: Client, monkeypatch: Any
 ) -> None:
