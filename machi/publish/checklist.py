@@ -45,7 +45,7 @@ class Entry:
     # When the entry becomes out of date; None when missing or when a dataset that
     # follows it has no regular update frequency.
     due: datetime.datetime | None = None
-    # CONFORMS when a dataset's latest publication had no error against the standard,
+    # CONFORMS when the table a dataset serves was published by the pipeline with no error,
     # else NOT_CONFORMING with the fewest `errors` of one, else UNCHECKED (no dataset went
     # through the pipeline); None when missing.
     conformance: str | None = None
@@ -62,8 +62,8 @@ class Entry:
         if self.conformance == NOT_CONFORMING:
             errors = self.errors or 0
             return ngettext(
-                "%(n)d error against the standard",
-                "%(n)d errors against the standard",
+                "Published with %(n)d error",
+                "Published with %(n)d errors",
                 errors,
             ) % {"n": errors}
         if self.conformance == UNCHECKED:

@@ -40,14 +40,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import F, Prefetch, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from machi.catalog.models import Dataset, Frequency, Resource
 from machi.datastore.models import Table
-from machi.publish.models import Run, RunStatus
+from machi.publish.models import Run
 
 STAR_POINTS = 6
 CONFORMANCE_POINTS = 15
@@ -172,16 +172,15 @@ def scores(datasets: Sequence[Dataset], *, now: datetime.datetime | None = None)
 
 
 def standard_errors(dataset_ids: list[int]) -> dict[int, int]:
-    """Errors against its standard in each dataset's latest published run of the pipeline;
-    a dataset none of whose files went through it is absent (never checked)."""
+    """Errors the tables each dataset serves now were published with (a roll-back serves
+    an earlier check's verdict); a dataset serving no table of the pipeline is absent:
+    never checked against its standard."""
     errors: dict[int, int] = {}
-    runs = (
-        Run.objects.filter(dataset_id__in=dataset_ids, status=RunStatus.PUBLISHED)
-        .order_by("dataset_id", "-created", "-pk")
-        .values_list("dataset_id", "error_count")
-    )
+    runs = Run.objects.filter(
+        dataset_id__in=dataset_ids, version__resource__current=F("version")
+    ).values_list("dataset_id", "error_count")
     for dataset_id, count in runs:
-        errors.setdefault(dataset_id, count)
+        errors[dataset_id] = errors.get(dataset_id, 0) + count
     return errors
 
 
@@ -299,10 +298,8 @@ def _conformance_hint(dataset: Dataset, errors: int | None) -> str:
             "Publish the file through the publish page, so that it is checked against the standard."
         )
     return ngettext(
-        "The last publication had %(count)s error against the standard; correct it and "
-        "publish again.",
-        "The last publication had %(count)s errors against the standard; correct them and "
-        "publish again.",
+        "The version served was published with %(count)s error; correct it and publish again.",
+        "The version served was published with %(count)s errors; correct them and publish again.",
         errors,
     ) % {"count": errors}
 

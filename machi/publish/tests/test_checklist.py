@@ -8,12 +8,14 @@ from dataclasses import dataclass
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import path
 from django.utils import timezone
 
 import machi.urls
 from machi.accounts.models import Department
+from machi.catalog import services
 from machi.catalog.models import Dataset
 from machi.publish import checklist as checklist_module
 from machi.publish import dashboard, quality, standards
@@ -129,9 +131,23 @@ def test_one_fresh_dataset_keeps_a_standard_published(
 
 
 def published_run(dataset: Dataset, errors: int) -> Run:
-    """What the pipeline leaves of a publication: its run and its count of errors."""
+    """What the pipeline leaves of a publication: the version it serves, and its run with
+    the count of errors it was published with."""
+    admin = User.objects.get(username="admin")
+    upload = SimpleUploadedFile("x.csv", AEDS.encode())
+    resource = dataset.resources.first()
+    if resource is None:
+        version = services.add_resource(
+            actor=admin, dataset=dataset, name="一覧", upload=upload
+        ).current
+    else:
+        version = services.replace_resource(actor=admin, resource=resource, upload=upload)
     return Run.objects.create(
-        dataset=dataset, filename="x.csv", status=RunStatus.PUBLISHED, error_count=errors
+        dataset=dataset,
+        filename="x.csv",
+        status=RunStatus.PUBLISHED,
+        error_count=errors,
+        version=version,
     )
 
 
@@ -145,13 +161,12 @@ def test_each_published_standard_says_whether_it_was_checked_and_conforms(
     """Published over errors counts as published, but says so, as its quality score does
     (no fifth star); a list the pipeline never checked says that too."""
     published_run(ward["aed"], errors=0)
-    published_run(ward["hospital"], errors=0)
-    published_run(ward["hospital"], errors=3)  # the newest publication is the one served
+    clean = published_run(ward["hospital"], errors=0)
+    published_run(ward["hospital"], errors=3)  # the version served now
     entries = by_slug(checklist())
 
     assert (entries["aed"].conformance, entries["aed"].errors) == ("conforms", 0)
     assert (entries["hospital"].conformance, entries["hospital"].errors) == ("errors", 3)
-    assert entries["hospital"].status == OUT_OF_DATE
     assert entries["toilet"].conformance == "unchecked" and entries["toilet"].errors is None
     assert entries["wifi"].conformance is None
     [hospital] = quality.scores([ward["hospital"]])
@@ -159,12 +174,14 @@ def test_each_published_standard_says_whether_it_was_checked_and_conforms(
 
     html = client_for(editor).get("/staff/publish/dashboard").content.decode()
     assert "標準に適合" in html
-    assert "標準との不一致 3 件" in html
+    assert "エラー 3 件のまま公開" in html
     assert "未検査（データの公開ページから公開すると検査されます）" in html
     data = client_for(editor).get("/standard-datasets.json").json()
     hospital_json = next(e for e in data["standards"] if e["slug"] == "hospital")
     assert hospital_json["conformance"] == "errors"
     assert hospital_json["errors_against_standard"] == 3
+    services.make_current(actor=User.objects.get(username="admin"), version=clean.version)
+    assert by_slug(checklist())["hospital"].conformance == "conforms"
 
 
 def test_the_real_standards_are_all_listed(db: None) -> None:

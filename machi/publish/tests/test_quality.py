@@ -68,8 +68,20 @@ def criterion(quality: Quality, key: str) -> Any:
 
 
 def published_run(dataset: Dataset, errors: int) -> Run:
+    """What a publication through the pipeline leaves: a new served version of the
+    dataset's table, loaded, and its run with the count of errors it was published with."""
+    admin = User.objects.get(username="admin")
+    resource = dataset.resources.get()
+    version = catalog.replace_resource(
+        actor=admin, resource=resource, upload=SimpleUploadedFile("aed.csv", AEDS.encode())
+    )
+    datastore.load_version_file(actor=admin, version=version)
     return Run.objects.create(
-        dataset=dataset, filename="aed.xlsx", status=RunStatus.PUBLISHED, error_count=errors
+        dataset=dataset,
+        filename="aed.xlsx",
+        status=RunStatus.PUBLISHED,
+        error_count=errors,
+        version=version,
     )
 
 
@@ -185,20 +197,28 @@ def test_a_complete_conforming_dataset_scores_100(
     assert all(c.hint == "" for c in quality.criteria)
 
 
-def test_conformance_follows_the_latest_published_run(
-    make_dataset: Callable[..., Dataset], kikaku: Department
+def test_conformance_follows_the_version_served(
+    make_dataset: Callable[..., Dataset], kikaku: Department, site_admin: User
 ) -> None:
     dataset = make_dataset(kikaku, "aed", "AED設置箇所一覧", csv=AEDS, standard="aed")
     assert "publish page" in criterion(fresh_score(dataset), "conformance").hint
 
-    published_run(dataset, errors=0)
+    clean = published_run(dataset, errors=0)
     assert criterion(fresh_score(dataset), "conformance").met
 
-    published_run(dataset, errors=3)
+    with_errors = published_run(dataset, errors=3)
     Run.objects.create(dataset=dataset, filename="draft.xlsx", status=RunStatus.REVIEW)
     conformance = criterion(fresh_score(dataset), "conformance")
     assert not conformance.met
-    assert "3 errors" in conformance.hint
+    assert "published with 3 errors" in conformance.hint
+    assert fresh_score(dataset).stars == 4
+
+    # A roll-back serves the earlier check's verdict, both ways.
+    catalog.make_current(actor=site_admin, version=clean.version)
+    assert criterion(fresh_score(dataset), "conformance").met
+    assert fresh_score(dataset).stars == 5
+    catalog.make_current(actor=site_admin, version=with_errors.version)
+    assert not criterion(fresh_score(dataset), "conformance").met
 
 
 def test_conformance_needs_a_standard(
