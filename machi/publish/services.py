@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+import re
 import shutil
 import tempfile
 import threading
@@ -25,7 +26,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -347,8 +348,8 @@ _DRAFT = "draft_version"  # the run's report while publishing: the version being
 def published_name(run: Run) -> str:
     """The name residents download the clean table by: the national standards' own
     (<municipality code>_<name>.csv, as their format files are named: xxxxxx_aed.csv) for
-    a table that follows one, else the dataset's. Never the staff file's, which may carry
-    a person's name or a working note (施設一覧_最終_田中.xlsx)."""
+    a table that follows one, else the table's (resource's) name. Never the staff file's,
+    which may carry a person's name or a working note (施設一覧_最終_田中.xlsx)."""
     slug = (run.schema or {}).get("x-standard")
     try:
         stem = standards.get(slug).file_stem if slug else ""
@@ -356,8 +357,23 @@ def published_name(run: Run) -> str:
         stem = ""
     if stem:
         stem = stem.replace("yyyymmdd", timezone.localdate().strftime("%Y%m%d"))
-        return f"{settings.MACHI_MUNICIPALITY_CODE}_{stem}.csv"
-    return f"{run.dataset.name}.csv"
+        stem = f"{settings.MACHI_MUNICIPALITY_CODE}_{stem}"
+    else:
+        stem = _UNSAFE_IN_NAMES.sub("_", run.resource_name).strip(" ._")[:150] or run.dataset.name
+    # Another table of the dataset served under the name gets it; this one a number.
+    taken = set(
+        ResourceVersion.objects.filter(resource__dataset=run.dataset, resource__current=F("pk"))
+        .exclude(resource_id=run.resource_id)
+        .values_list("filename", flat=True)
+    )
+    name, n = f"{stem}.csv", 1
+    while name in taken:
+        n += 1
+        name = f"{stem}_{n}.csv"
+    return name
+
+
+_UNSAFE_IN_NAMES = re.compile(r'[\x00-\x1f\x7f\\/:*?"<>|]+')  # not in a file name anywhere
 
 
 def _discard_draft(run: Run, version: ResourceVersion) -> None:

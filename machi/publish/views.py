@@ -315,7 +315,7 @@ def versions(request: HttpRequest, uid: str) -> HttpResponse:
             request, _("Version %(n)d is now the published one.") % {"n": version.number}
         )
         return redirect(reverse("publish:versions", args=[resource.uid]))
-    listed = resource.versions.select_related("created_by").prefetch_related("table")
+    listed = resource.versions.select_related("created_by", "run").prefetch_related("table")
     return render(request, "publish/versions.html", {"resource": resource, "versions": listed})
 
 

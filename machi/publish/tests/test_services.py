@@ -60,7 +60,18 @@ def test_residents_download_a_name_of_the_standard_or_dataset_not_the_staff_file
     notes = make_dataset(kikaku, "bicycle-parking", "自転車駐車場")
     upload = SimpleUploadedFile("駐輪場_作業用_田中.csv", "名称,台数\n春日,120\n".encode())
     run = converted(editor, notes, upload, standard="")
-    assert services.publish_run(actor=editor, run=run).filename == "bicycle-parking.csv"
+    assert services.publish_run(actor=editor, run=run).filename == "自転車駐車場.csv"
+    # A second table of the same name in the dataset does not share its file name.
+    run = services.convert_run(
+        services.start_run(
+            actor=editor,
+            dataset=notes,
+            upload=SimpleUploadedFile("b.csv", "名称,台数\n本郷,80\n".encode()),
+            resource_name="自転車駐車場",
+            options={"standard": ""},
+        )
+    )
+    assert services.publish_run(actor=editor, run=run).filename == "自転車駐車場_2.csv"
     # 地域・年齢別人口 files carry a date (xxxxxx_population_yyyymmdd.csv): the publication day.
     census = Run(dataset=notes, schema={"x-standard": "population"})
     today = timezone.localdate().strftime("%Y%m%d")
@@ -391,13 +402,18 @@ def test_staff_roll_back_on_the_versions_page(
     v1 = services.publish_run(actor=editor, run=converted(editor, aeds, aed_upload()))
     two_rows = AED_CSV.rsplit("\n", 2)[0] + "\n"
     run = services.start_run(
-        actor=editor, dataset=aeds, upload=aed_upload(two_rows), resource=v1.resource
+        actor=editor,
+        dataset=aeds,
+        upload=aed_upload(two_rows, name="AED_4月分.csv"),
+        resource=v1.resource,
     )
     v2 = services.publish_run(actor=editor, run=services.convert_run(run))
     assert rows_of(resident, aeds)["total"] == 2
     client = client_for(editor)
     url = f"/staff/publish/resource/{v1.resource.uid}/versions"
     page = client.get(url).content.decode()
+    # Both publish as 131059_aed.csv: staff tell them apart by the file they uploaded.
+    assert f'<a href="/staff/publish/{run.uid}/">AED_4月分.csv</a>' in page
     # The roll-back button comes right after the version: on a phone the rest scrolls away.
     head = page[page.index("<thead>") : page.index("</thead>")]
     assert head.index("バージョン") < head.index("現在") < head.index("アップロード日時")
