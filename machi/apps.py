@@ -9,6 +9,14 @@ from django_tasks_db.apps import TasksAppConfig
 class AuthenticatorAppsConfig(DefaultConfig):
     verbose_name = _("Two-step sign-in (authenticator apps)")
 
+    def ready(self) -> None:
+        super().ready()
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        # django_otp names its model in plain English that no catalog translates.
+        TOTPDevice._meta.verbose_name = _("authenticator app")
+        TOTPDevice._meta.verbose_name_plural = _("authenticator apps")
+
 
 class BackgroundTasksConfig(TasksAppConfig):
     verbose_name = _("Background tasks")

@@ -61,11 +61,10 @@ def _labels(model: type[Dataset] | type[Resource], changes: dict[str, Any]) -> s
 
 def _dataset_change(event: AuditEvent) -> str:
     """A creation lists no fields, as every field is new."""
-    action = event.get_action_display()
     if event.action == AuditEvent.Action.CREATE:
-        return str(action)
+        return _("Created the dataset")
     fields = _labels(Dataset, event.changes)
-    return f"{action}: {fields}" if fields else str(action)
+    return _("Changed %(fields)s") % {"fields": fields} if fields else ""
 
 
 def _resource_change(event: AuditEvent, resource: Resource) -> str:

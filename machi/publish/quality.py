@@ -357,7 +357,7 @@ def _metadata(dataset: Dataset) -> list[Criterion]:
             "frequency",
             _("Update frequency"),
             dataset.update_frequency != Frequency.IRREGULAR,
-            _("Declare how often the data is updated."),
+            _("It is set to irregular: declare how often the data is updated, if it has a rhythm."),
         ),
         (
             "title_en",

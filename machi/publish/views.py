@@ -100,7 +100,8 @@ def _run_context(request: HttpRequest, run: Run, **forms_given: Any) -> dict[str
         "privacy_columns": _privacy_columns(run),
         # As the CLI report says it (一致度 33%), not a fraction.
         "standard_match": f"{round(100 * (report.get('standard') or {}).get('score', 0))}%",
-        "sheets": _sheets(run, report),
+        "sheets": (sheets := _sheets(run, report)),
+        "other_sheets": [sheet["label"] for sheet in sheets if not sheet["chosen"]],
         "can_override": services.can_override(request.user, run.dataset),
         "columns": [
             {

@@ -85,3 +85,11 @@ def test_next_cannot_send_staff_to_another_site(required: None, editor: User) ->
     client = sign_in("editor")
     response = client.post("/staff/2fa/", {"token": code(device), "next": "https://evil.example/"})
     assert response["Location"] == "/admin/"
+
+
+def test_the_back_office_names_authenticator_apps_in_japanese(
+    client_for,  # type: ignore[no-untyped-def]
+    site_admin: User,
+) -> None:
+    page = client_for(site_admin).get("/admin/").content.decode()
+    assert "認証アプリ" in page and "TOTP devices" not in page

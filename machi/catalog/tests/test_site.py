@@ -207,11 +207,11 @@ def test_change_history_names_fields_as_readers_know_them(
     )
     page = resident.get(f"/dataset/{hoikuen.name}/").content.decode()
     history = page[page.index('id="history-heading"') :]
-    assert "更新" in history and "タイトル、説明" in history
+    assert "タイトル、説明を変更しました" in history
     assert "description" not in history and "harvest_hash" not in history
     english = resident.get(f"/dataset/{hoikuen.name}/", HTTP_ACCEPT_LANGUAGE="en").content
     history = english.decode()[english.decode().index('id="history-heading"') :]
-    assert "title, description" in history
+    assert "Changed title, description" in history
 
 
 def test_change_history_lists_each_published_version_and_roll_back(
@@ -238,7 +238,7 @@ def test_change_history_lists_each_published_version_and_roll_back(
     assert "認可保育園一覧（CSV）をバージョン 1 に戻しました" in lines[1]
     assert "認可保育園一覧（CSV）をバージョン 2 に更新しました" in lines[2]
     assert "認可保育園一覧（CSV）を追加しました" in lines[3]
-    assert "作成" in lines[4]
+    assert "データセットを作成しました" in lines[4]
     english = resident.get(f"/dataset/{hoikuen.name}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     history = english[english.index('id="history-heading"') :]
     assert "Updated 認可保育園一覧（CSV） to version 2" in history

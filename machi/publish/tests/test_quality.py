@@ -177,7 +177,7 @@ def test_a_bare_dataset_scores_its_license_and_nothing_else(
     hints = {c.key: c.hint for c in quality.unmet}
     assert hints["online"] == "Add the data as a file or a link."
     assert hints["description"].startswith("Describe what the data contains")
-    assert hints["frequency"] == "Declare how often the data is updated."
+    assert hints["frequency"].startswith("It is set to irregular")
     assert hints["title_en"].startswith("Add an English title")
     assert {"tags", "categories", "contact", "period", "open_formats"} <= hints.keys()
     assert "machine_readable" not in hints

@@ -306,6 +306,7 @@ def test_the_summary_names_the_sheet_among_the_others_and_the_notes_left_out(
     page = client.get(f"/staff/publish/{run.uid}/").content.decode()
     summary = page[page.index('id="summary-h"') : page.index('id="layout-h"')]
     assert "<strong>データ</strong>" in summary
+    assert "ほかのシート: 説明)" in summary  # the last sheet read: no comma left hanging
     assert "※令和7年4月1日現在" in summary
 
 
