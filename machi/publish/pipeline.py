@@ -28,6 +28,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from machi.publish import layout as layouts
 from machi.publish import normalize, privacy, reading, standards
@@ -175,6 +176,7 @@ def convert(
             types=target.types,
             standard_fields=target.standard_fields,
         )
+        _warn_nearly_typed(plans, [target.arrange(cells) for cells in sample], target, collector)
         scanner = privacy.PrivacyScanner(target.names)
         expected = _expected_rows(sheet, original, head, found.body_start)
         body = layouts.BodyReader(found, sheet=sheet.name, source_name=filename)
@@ -260,6 +262,50 @@ def convert(
         warning_count=collector.warnings,
         readable=True,
     )
+
+
+_NEAR_TYPE_NAMES = {
+    "date": gettext_lazy("dates"),
+    "number": gettext_lazy("numbers"),
+    "time": gettext_lazy("times"),
+}
+_NEAR_TYPE_CHOICES = {
+    "date": gettext_lazy("date"),
+    "number": gettext_lazy("number"),
+    "time": gettext_lazy("time"),
+}
+
+
+def _warn_nearly_typed(
+    plans: list[normalize.ColumnPlan],
+    sample: list[list[object]],
+    target: Target,
+    collector: Collector,
+) -> None:
+    for column, kind, parsed, total, value in normalize.nearly_typed(
+        plans, sample, types=target.types
+    ):
+        collector.add(
+            Problem(
+                code="nearly-typed",
+                level="warning",
+                column=column,
+                value=_text(value)[:100],
+                message=_(
+                    "Column %(column)s: %(parsed)d of %(total)d values read look like "
+                    "%(kind)s, but some do not (such as “%(value)s”), so the column was left "
+                    "as text. Set its type to %(type)s to see which cells do not fit."
+                )
+                % {
+                    "column": column,
+                    "parsed": parsed,
+                    "total": total,
+                    "kind": _NEAR_TYPE_NAMES[kind],
+                    "value": _text(value)[:100],
+                    "type": _NEAR_TYPE_CHOICES[kind],
+                },
+            )
+        )
 
 
 def _collect_cell_errors(plans: list[normalize.ColumnPlan], collector: Collector) -> list[str]:

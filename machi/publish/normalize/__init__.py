@@ -26,7 +26,7 @@ typing and counts), `inference` (`plan_columns`), `coordinates` (`check_coordina
 """
 
 from machi.publish.normalize.coordinates import check_coordinates
-from machi.publish.normalize.inference import plan_columns
+from machi.publish.normalize.inference import nearly_typed, plan_columns
 from machi.publish.normalize.parsers import header_hint
 from machi.publish.normalize.plans import PROBLEM_LIMIT, Change, ColumnPlan
 from machi.publish.normalize.text import tidy_spaces, to_half_width
@@ -37,6 +37,7 @@ __all__ = [
     "ColumnPlan",
     "check_coordinates",
     "header_hint",
+    "nearly_typed",
     "plan_columns",
     "tidy_spaces",
     "to_half_width",

@@ -146,6 +146,52 @@ def _infer(hint: str, values: Counter[object]) -> tuple[str, str, str]:
 
 _INFER_PARSERS = {"date": parse_date, "datetime": parse_datetime, "year": parse_year}
 
+# A text column most of whose sampled values are dates, numbers or times: a few values
+# that are not kept the type from it, and staff should hear so (a bad 和暦 date would
+# otherwise leave every date in the column unconverted, without a word).
+NEAR_SHARE = 0.6
+NEAR_MIN_VALUES = 3
+_NEAR_PARSERS: tuple[tuple[str, Callable[[object], object]], ...] = (
+    ("date", parse_date),
+    ("number", parse_number),
+    ("time", parse_time),
+)
+
+
+def nearly_typed(
+    plans: list[ColumnPlan], sample: list[list[object]], *, types: dict[str, str] | None = None
+) -> list[tuple[str, str, int, int, object]]:
+    """(column, type, values that parse, values, one that does not) for each inferred text
+    column whose sample nearly has that type."""
+    found = []
+    for index, plan in enumerate(plans):
+        if plan.type != "string" or plan.role or plan.name in (types or {}):
+            continue
+        if header_hint(plan.name) in ("code", "id", "phone", "postcode"):
+            continue
+        values: Counter[object] = Counter()
+        for row in sample:
+            if index < len(row):
+                value = _clean(row[index])
+                if value is not None and value != "" and value not in _NO_VALUE:
+                    values[value] += 1
+        total = sum(values.values())
+        for kind, parse in _NEAR_PARSERS:
+            bad = [value for value in values if not _parses(parse, value)]
+            parsed = total - sum(values[value] for value in bad)
+            if bad and parsed >= NEAR_MIN_VALUES and parsed >= total * NEAR_SHARE:
+                found.append((plan.name, kind, parsed, total, bad[0]))
+                break
+    return found
+
+
+def _parses(parse: Callable[[object], object], value: object) -> bool:
+    try:
+        parse(value)
+    except _Invalid:
+        return False
+    return True
+
 
 def plan_columns(
     columns: list[str],

@@ -138,7 +138,7 @@ def test_the_dashboard_reads_on_a_phone(
     hints.scroll_into_view_if_needed()
     box = hints.bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
-    assert hints.get_by_text("データの更新頻度を設定してください。").is_visible()
+    assert hints.get_by_text("その更新頻度を設定してください。").is_visible()
     # The table keeps its semantics for screen readers: a row header and labelled cells.
     assert page.get_by_role("rowheader", name="AED設置場所一覧").is_visible()
     page.screenshot(path=str(RESULTS / "dashboard-phone.png"), full_page=True)

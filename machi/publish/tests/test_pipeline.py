@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils import translation
 
 from machi.publish import pipeline
 
@@ -360,3 +361,29 @@ def test_real_file_meets_its_published_schema_but_where_the_report_says(
     told = {(p.get("row"), p.get("column")) for p in result.report["problems"]}
     whole_columns = {column for row, column in told if row is None}
     assert {(r, f) for r, f in rejected if (r, f) not in told and f not in whole_columns} == set()
+
+
+def test_a_column_left_as_text_by_a_few_bad_values_is_said(tmp_path: Path) -> None:
+    """One impossible 和暦 date kept the type from 設置日: its good dates stay unconverted,
+    so staff are told which type it nearly has and what to do."""
+    path = tmp_path / "aed.csv"
+    path.write_text(
+        "施設名,設置日,台数\n"
+        "区役所,令和5年4月1日,2\n図書館,令和5年4月2日,1\n公園,令和5年13月40日,1\n"
+        "体育館,R5.4.4,3\n集会所,令和5年4月5日,1\n",
+        encoding="utf-8",
+    )
+    with translation.override("ja"):
+        result = convert(path, tmp_path, standard="")
+    [warning] = [p for p in result.report["problems"] if p["code"] == "nearly-typed"]
+    assert warning["level"] == "warning" and warning["column"] == "設置日"
+    assert warning["message"] == (
+        "「設置日」列は、読み取った 5 件のうち 4 件が日付に見えますが、そうでない値"
+        "（「令和5年13月40日」など）があるため文字列のままにしました。"
+        "型を「日付」にすると、合わないセルが分かります。"
+    )
+    # Staff set the type: the bad cell is an error with its place, and no more warning.
+    with translation.override("ja"):
+        typed = convert(path, tmp_path, standard="", types={"設置日": "date"})
+    codes = {p["code"] for p in typed.report["problems"]}
+    assert "nearly-typed" not in codes and typed.error_count == 1
