@@ -32,7 +32,22 @@ def standard_choices(blank: str) -> list[tuple[str, str]]:
     return [("auto", blank), ("none", _("No standard")), *standard_options()]
 
 
-class UploadForm(forms.Form):
+class DescribedErrors:
+    """A field's error joins its help in what a screen reader announces with the field
+    (_form_fields.html renders it as id_<name>-error)."""
+
+    def full_clean(self) -> None:
+        super().full_clean()  # type: ignore[misc]
+        for name in self.errors:  # type: ignore[attr-defined]
+            if name not in self.fields:  # type: ignore[attr-defined]
+                continue
+            attrs = self.fields[name].widget.attrs  # type: ignore[attr-defined]
+            described = attrs.get("aria-describedby", "").split()
+            attrs["aria-describedby"] = " ".join([*described, f"id_{name}-error"])
+            attrs["aria-invalid"] = "true"
+
+
+class UploadForm(DescribedErrors, forms.Form):
     file = forms.FileField(
         label=_("Excel or CSV file"),
         help_text=_("CSV, TSV or TXT in any Japanese encoding; XLSX, XLS or ODS workbooks."),

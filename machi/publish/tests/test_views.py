@@ -323,3 +323,20 @@ def test_a_header_only_upload_offers_no_publish_button(
     section = page[page.index('id="publish-h"') :]
     assert "このバージョンにはデータの行がありません。" in section
     assert "を公開する</button>" not in section and "エラーがあるまま公開" not in section
+
+
+def test_an_upload_error_is_announced_with_its_field(
+    client_for: Callable[[User], Client], editor: User, toilets: Dataset
+) -> None:
+    page = (
+        client_for(editor)
+        .post(
+            "/staff/publish/",
+            {"file": SimpleUploadedFile("t.csv", b""), "dataset": toilets.pk, "standard": "auto"},
+        )
+        .content.decode()
+    )
+    assert 'id="id_file-error" role="alert"' in page
+    field = page[page.index('<input type="file"') :].split(">", 1)[0]
+    assert 'aria-describedby="id_file-help id_file-error"' in field
+    assert 'aria-invalid="true"' in field
