@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import ngettext, pgettext_lazy
 
 from machi.publish.forms import TYPES
 from machi.publish.models import Run
@@ -59,7 +59,11 @@ def as_text(run: Run) -> str:
     found = report.get("layout")
     if found:
         lines.append(
-            _("Header: row %(rows)s; data from row %(start)d")
+            ngettext(
+                "Header: row %(rows)s; data from row %(start)d",
+                "Header: rows %(rows)s; data from row %(start)d",
+                len(found["header_rows"]),
+            )
             % {"rows": ", ".join(map(str, found["header_rows"])), "start": found["body_start"]}
         )
         if found.get("title"):

@@ -340,3 +340,21 @@ def test_an_upload_error_is_announced_with_its_field(
     field = page[page.index('<input type="file"') :].split(">", 1)[0]
     assert 'aria-describedby="id_file-help id_file-error"' in field
     assert 'aria-invalid="true"' in field
+
+
+def test_the_english_summary_counts_rows_in_english(
+    client_for: Callable[[User], Client],
+    editor: User,
+    toilets: Dataset,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """Two header rows are "rows 4, 5"; one blank row is "1 blank row"."""
+    client = client_for(editor)
+    run = upload(
+        client, toilets, sheet_with_a_title(), "toilets.xlsx", django_capture_on_commit_callbacks
+    )
+    run.options.update(header_rows=[4, 5], body_start=6)
+    run.save()
+    services.convert_run(run)
+    page = client.get(f"/staff/publish/{run.uid}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Header: rows 4, 5. Data from row 6." in page
