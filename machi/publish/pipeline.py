@@ -194,16 +194,16 @@ def convert(
         collector.extend(body.problems)
         if count == 0:
             # Published, it would replace the table residents use with an empty one.
-            collector.add(
-                Problem(
-                    code="no-rows",
-                    message=_(
-                        "%(file)s has a header but no data rows: there is nothing to publish."
-                    )
-                    % {"file": _place(filename, sheet.name)},
-                    sheet=sheet.name,
-                )
-            )
+            if options.body_start:  # staff's choice, not the file, left nothing
+                message = _(
+                    "%(file)s has no data from row %(row)d on: choose the first data row "
+                    "again (see the first rows of the sheet above)."
+                ) % {"file": _place(filename, sheet.name), "row": found.body_start}
+            else:
+                message = _(
+                    "%(file)s has a header but no data rows: there is nothing to publish."
+                ) % {"file": _place(filename, sheet.name)}
+            collector.add(Problem(code="no-rows", message=message, sheet=sheet.name))
         if body.sections and not with_sections and found.section_mode == "column":
             collector.add(
                 Problem(

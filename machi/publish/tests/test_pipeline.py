@@ -387,3 +387,15 @@ def test_a_column_left_as_text_by_a_few_bad_values_is_said(tmp_path: Path) -> No
         typed = convert(path, tmp_path, standard="", types={"設置日": "date"})
     codes = {p["code"] for p in typed.report["problems"]}
     assert "nearly-typed" not in codes and typed.error_count == 1
+
+
+def test_a_first_data_row_past_the_end_blames_the_choice_not_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "aed.csv"
+    path.write_text("施設名,台数\n区役所,2\n図書館,1\n", encoding="utf-8")
+    with translation.override("ja"):
+        result = convert(path, tmp_path, header_rows=[1], body_start=50)
+    [problem] = [p for p in result.report["problems"] if p["code"] == "no-rows"]
+    assert problem["message"] == (
+        "aed.csv には 50 行目から後にデータがありません。データの最初の行を選び直してください"
+        "（上の「ファイルの中に見つけた表」でシートの先頭の行を確かめられます）。"
+    )
