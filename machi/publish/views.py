@@ -180,8 +180,8 @@ def run_layout(request: HttpRequest, uid: str) -> HttpResponse:
         )
     options = form.options()
     if options.get("sheet", 0) != run.options.get("sheet", 0):
-        # Another sheet: its header is found afresh.
-        options = {"sheet": options["sheet"], "header_rows": None, "body_start": None}
+        # Another sheet: its header is found afresh; what to do with section rows holds.
+        options = {**options, "header_rows": None, "body_start": None}
     return _reconvert(request, run, options)
 
 

@@ -358,3 +358,35 @@ def test_the_english_summary_counts_rows_in_english(
     services.convert_run(run)
     page = client.get(f"/staff/publish/{run.uid}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Header: rows 4, 5. Data from row 6." in page
+
+
+def test_choosing_another_sheet_keeps_the_section_rows_choice(
+    client_for: Callable[[User], Client],
+    editor: User,
+    toilets: Dataset,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "備考"
+    book.active.append(["説明のシート"])
+    data = book.create_sheet("避難所")
+    for row in (["名称", "所在地"], ["＜小石川地区＞"], ["小石川公園", "小石川1-1"]):
+        data.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    client = client_for(editor)
+    run = upload(client, toilets, out.getvalue(), "two.xlsx", django_capture_on_commit_callbacks)
+    run.options["section_mode"] = "drop"  # chosen earlier on the first sheet
+    run.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            f"/staff/publish/{run.uid}/layout",
+            {"sheet": 1, "header_rows": "1", "body_start": "", "section_mode": "column"},
+        )
+    run.refresh_from_db()
+    assert run.options["sheet"] == 1 and run.options["section_mode"] == "column"
+    assert "区分" in [c["name"] for c in run.report["columns"]]
