@@ -154,6 +154,9 @@ class LayoutForm(forms.Form):
         return options
 
 
+REMOVE = "-"  # a mapping choice: leave the column out of the published table
+
+
 class StandardForm(forms.Form):
     standard = forms.ChoiceField(label=_("Standard dataset"), choices=())
 
@@ -161,9 +164,10 @@ class StandardForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["standard"].choices = standard_choices(_("Best match"))
         self.columns = columns
-        choices = [("", _("(not in the standard: keep after its columns)"))] + [
-            (f, f) for f in fields
-        ]
+        choices = [
+            ("", _("(not in the standard: keep after its columns)")),
+            (REMOVE, _("(remove this column)")),
+        ] + [(f, f) for f in fields]
         for i, column in enumerate(columns):
             self.fields[f"map_{i}"] = forms.ChoiceField(
                 label=column, choices=choices, required=False
@@ -182,13 +186,15 @@ class StandardForm(forms.Form):
         options: dict[str, Any] = {
             "standard": None if slug == "auto" else ("" if slug == "none" else slug)
         }
+        chosen = {
+            column: self.cleaned_data.get(f"map_{i}") or "" for i, column in enumerate(self.columns)
+        }
+        # Every column of the file is listed, removed ones too: the list is the whole choice.
+        options["drop_columns"] = [c for c, target in chosen.items() if target == REMOVE]
         if changed_standard:
             options["mapping"] = None
         else:
-            options["mapping"] = {
-                column: self.cleaned_data.get(f"map_{i}") or ""
-                for i, column in enumerate(self.columns)
-            }
+            options["mapping"] = {c: "" if t == REMOVE else t for c, t in chosen.items()}
         return options
 
 

@@ -465,7 +465,8 @@ def _target(
                 column=column,
                 message=_(
                     "Column “%(column)s” is not part of %(standard)s; it is kept after the "
-                    "standard's columns. Remove it or map it to a standard column if it is one."
+                    "standard's columns. In the mapping, give the standard column it is, or "
+                    "choose “remove this column” if it is not needed."
                 )
                 % {"column": column, "standard": standard.title},
             )

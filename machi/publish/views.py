@@ -142,10 +142,14 @@ def _standard_form(run: Run, data: Any = None) -> forms.StandardForm:
     fields = standards.get(standard["slug"]).field_names() if standard.get("slug") else []
     columns = report.get("source_columns") or []
     mapping = standard.get("mapping") or {}
+    dropped = set(run.options.get("drop_columns", []))
     chosen = run.options.get("standard")
     initial: dict[str, Any] = {
         "standard": "auto" if chosen is None else (chosen or "none"),
-        **{f"map_{i}": mapping.get(c, "") for i, c in enumerate(columns)},
+        **{
+            f"map_{i}": forms.REMOVE if c in dropped else mapping.get(c, "")
+            for i, c in enumerate(columns)
+        },
     }
     return forms.StandardForm(data, initial=initial, columns=columns, fields=fields)
 

@@ -12,7 +12,7 @@ from machi.accounts.models import Department
 from machi.catalog.models import Dataset
 from machi.publish import services
 from machi.publish.models import Run, RunStatus
-from machi.publish.tests.conftest import workbook_bytes
+from machi.publish.tests.conftest import AED_CSV, workbook_bytes
 
 pytestmark = pytest.mark.django_db(databases=["default", "datastore"])
 
@@ -390,3 +390,40 @@ def test_choosing_another_sheet_keeps_the_section_rows_choice(
     run.refresh_from_db()
     assert run.options["sheet"] == 1 and run.options["section_mode"] == "column"
     assert "区分" in [c["name"] for c in run.report["columns"]]
+
+
+def test_staff_remove_a_column_the_standard_lacks_and_take_it_back(
+    client_for: Callable[[User], Client],
+    editor: User,
+    make_dataset: Callable[..., Dataset],
+    kikaku: Department,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """The warning tells staff to remove a column the standard lacks: the mapping offers it,
+    shows it chosen afterwards, and choosing otherwise brings the column back."""
+    aeds = make_dataset(kikaku, "aed", "AED設置箇所一覧")
+    text = AED_CSV.replace("小児対応設備の有無\n", "小児対応設備の有無,担当メモ\n")
+    text = text.replace(",有\n", ",有,田中さん確認\n").replace(",無\n", ",無,\n")
+    client = client_for(editor)
+    run = upload(client, aeds, text.encode("cp932"), "aed.csv", django_capture_on_commit_callbacks)
+    assert run.report["standard"]["slug"] == "aed"
+    columns = run.report["source_columns"]
+    mapping = run.report["standard"]["mapping"]
+    memo = columns.index("担当メモ")
+
+    def choose(target: str) -> None:
+        form = {"standard": "aed"}
+        form |= {f"map_{i}": mapping.get(c, "") for i, c in enumerate(columns)}
+        form[f"map_{memo}"] = target
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(f"/staff/publish/{run.uid}/standard", form)
+        run.refresh_from_db()
+
+    choose("-")
+    assert run.options["drop_columns"] == ["担当メモ"]
+    assert "担当メモ" not in [c["name"] for c in run.report["columns"]]
+    page = client.get(f"/staff/publish/{run.uid}/").content.decode()
+    assert '<option value="-" selected>（この列を削除する）</option>' in page
+    choose("")
+    assert run.options["drop_columns"] == []
+    assert "担当メモ" in [c["name"] for c in run.report["columns"]]
