@@ -502,8 +502,8 @@ def _standard(
         standard = standards.get(options.standard)
         match = standards.match_to(standard, columns)
         chosen_by = "staff"
-    elif candidates and candidates[0].score >= standards.CONFIDENT:
-        match = candidates[0]
+    elif (found := standards.confident_match(candidates)) is not None:
+        match = found
         standard = match.standard
         chosen_by = "match"
     else:

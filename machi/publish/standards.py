@@ -40,6 +40,7 @@ TAG = "自治体標準ODS"
 # shares the usual name/address/lat-lon block, 0.41. A legacy file's runner-up
 # can pass too (an AED list is 0.71 of 公共施設一覧): use it for the best match.
 CONFIDENT = 0.5
+LEADING, LEAD = 0.3, 1.8  # ...or at least 0.3 and 1.8 times the next standard's score
 
 # Weights of a matched field: every field 1, plus 1 for a required one, plus 1
 # for the leading identification columns that tell the editions apart, plus up
@@ -233,10 +234,6 @@ class Match:
     missing: list[str]  # every field no column maps to, required ones included
     extra: list[str]  # named source columns not mapped
 
-    @property
-    def confident(self) -> bool:
-        return self.score >= CONFIDENT
-
 
 def match_to(standard: Standard, columns: list[str]) -> Match:
     """How the columns map onto this standard.
@@ -286,6 +283,19 @@ def match(columns: list[str]) -> list[Match]:
     """Every standard the columns partly follow, best first."""
     found = [m for m in (match_to(s, columns) for s in all_standards()) if m.score > 0]
     return sorted(found, key=lambda m: (-m.score, -len(m.mapping), m.standard.slug))
+
+
+def confident_match(candidates: list[Match]) -> Match | None:
+    """The standard to follow without asking, from `match`'s list: a high score, or one
+    that leads the next clearly (ten AED columns among its 22 fields score under half,
+    with nothing else near)."""
+    if not candidates:
+        return None
+    best = candidates[0]
+    runner_up = candidates[1].score if len(candidates) > 1 else 0.0
+    if best.score >= CONFIDENT or (best.score >= LEADING and best.score >= LEAD * runner_up):
+        return best
+    return None
 
 
 # 全国地方公共団体コード ------------------------------------------------------------

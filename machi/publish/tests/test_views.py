@@ -424,6 +424,7 @@ def test_staff_remove_a_column_the_standard_lacks_and_take_it_back(
     assert "担当メモ" not in [c["name"] for c in run.report["columns"]]
     page = client.get(f"/staff/publish/{run.uid}/").content.decode()
     assert '<option value="-" selected>（この列を削除する）</option>' in page
+    assert "選んだ「AED設置箇所一覧」に合わせました" in page  # staff chose it, not a match
     choose("")
     assert run.options["drop_columns"] == []
     assert "担当メモ" in [c["name"] for c in run.report["columns"]]
