@@ -50,6 +50,17 @@ def _clean(value: object) -> object:
     return value
 
 
+def _sample_values(sample: list[list[object]], index: int) -> Counter[object]:
+    """A column's cleaned, non-empty sample values, counted."""
+    values: Counter[object] = Counter()
+    for row in sample:
+        if index < len(row):
+            value = _clean(row[index])
+            if value is not None and value != "" and value not in _NO_VALUE:
+                values[value] += 1
+    return values
+
+
 def _passes(parse: Callable[[object], object], values: Counter[object], share: float) -> bool:
     total = sum(values.values())
     allowed = total * (1 - share)
@@ -169,12 +180,7 @@ def nearly_typed(
             continue
         if header_hint(plan.name) in ("code", "id", "phone", "postcode"):
             continue
-        values: Counter[object] = Counter()
-        for row in sample:
-            if index < len(row):
-                value = _clean(row[index])
-                if value is not None and value != "" and value not in _NO_VALUE:
-                    values[value] += 1
+        values = _sample_values(sample, index)
         total = sum(values.values())
         for kind, parse in _NEAR_PARSERS:
             bad = [value for value in values if not _parses(parse, value)]
@@ -212,12 +218,7 @@ def plan_columns(
     plans = []
     for index, name in enumerate(columns):
         hint = header_hint(name)
-        values: Counter[object] = Counter()
-        for row in sample:
-            if index < len(row):
-                value = _clean(row[index])
-                if value is not None and value != "" and value not in _NO_VALUE:
-                    values[value] += 1
+        values = _sample_values(sample, index)
         given = types.get(name)
         if given is None:
             kind, role, unit = _infer(hint, values)

@@ -1,8 +1,10 @@
 """The staff pages: upload, review, correct the guess, publish, roll back."""
 
+import io
 from collections.abc import Callable
 from typing import Any
 
+import openpyxl
 import pytest
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -67,6 +69,19 @@ def titled(
         client, toilets, sheet_with_a_title(), "toilets.xlsx", django_capture_on_commit_callbacks
     )
     return client, run
+
+
+def note_then_data(note: tuple[str, str], data: tuple[str, list[list[Any]]]) -> bytes:
+    """A workbook whose first sheet holds a note and whose second holds the table."""
+    book = openpyxl.Workbook()
+    book.active.title, text = note
+    book.active.append([text])
+    sheet = book.create_sheet(data[0])
+    for row in data[1]:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(resident: Client) -> None:
@@ -282,20 +297,10 @@ def test_the_summary_names_the_sheet_among_the_others_and_the_notes_left_out(
 ) -> None:
     """A workbook whose first sheet is a note: staff see at once which sheet was read and
     that there are others; a note under the table is said, not dropped in silence."""
-    import io
-
-    import openpyxl
-
-    book = openpyxl.Workbook()
-    book.active.title = "説明"
-    book.active.append(["データは2枚目のシートにあります。"])
-    data = book.create_sheet("データ")
-    for row in (["名称", "所在地"], ["小石川公園トイレ", "小石川1-1"], [], ["※令和7年4月1日現在"]):
-        data.append(row)
-    out = io.BytesIO()
-    book.save(out)
+    rows = [["名称", "所在地"], ["小石川公園トイレ", "小石川1-1"], [], ["※令和7年4月1日現在"]]
+    book = note_then_data(("説明", "データは2枚目のシートにあります。"), ("データ", rows))
     client = client_for(editor)
-    run = upload(client, toilets, out.getvalue(), "two.xlsx", django_capture_on_commit_callbacks)
+    run = upload(client, toilets, book, "two.xlsx", django_capture_on_commit_callbacks)
     page = client.get(f"/staff/publish/{run.uid}/").content.decode()
     summary = page[page.index('id="summary-h"') : page.index('id="layout-h"')]
     assert "<strong>説明</strong>" in summary and "データ" in summary
@@ -366,20 +371,10 @@ def test_choosing_another_sheet_keeps_the_section_rows_choice(
     toilets: Dataset,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    import io
-
-    import openpyxl
-
-    book = openpyxl.Workbook()
-    book.active.title = "備考"
-    book.active.append(["説明のシート"])
-    data = book.create_sheet("避難所")
-    for row in (["名称", "所在地"], ["＜小石川地区＞"], ["小石川公園", "小石川1-1"]):
-        data.append(row)
-    out = io.BytesIO()
-    book.save(out)
+    rows = [["名称", "所在地"], ["＜小石川地区＞"], ["小石川公園", "小石川1-1"]]
+    book = note_then_data(("備考", "説明のシート"), ("避難所", rows))
     client = client_for(editor)
-    run = upload(client, toilets, out.getvalue(), "two.xlsx", django_capture_on_commit_callbacks)
+    run = upload(client, toilets, book, "two.xlsx", django_capture_on_commit_callbacks)
     run.options["section_mode"] = "drop"  # chosen earlier on the first sheet
     run.save()
     with django_capture_on_commit_callbacks(execute=True):
