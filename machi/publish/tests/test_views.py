@@ -353,7 +353,7 @@ def test_the_english_summary_counts_rows_in_english(
     toilets: Dataset,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    """Two header rows are "rows 4, 5"; one blank row is "1 blank row"."""
+    """Two header rows are "rows 4, 5", not "row 4, 5"."""
     client = client_for(editor)
     run = upload(
         client, toilets, sheet_with_a_title(), "toilets.xlsx", django_capture_on_commit_callbacks
