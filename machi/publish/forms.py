@@ -176,9 +176,16 @@ class StandardForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         targets = [data.get(f"map_{i}") for i in range(len(self.columns))]
-        chosen = [t for t in targets if t]
-        if len(chosen) != len(set(chosen)):
-            raise forms.ValidationError(_("Two columns are mapped to the same standard column."))
+        by_target: dict[str, list[str]] = {}
+        for column, target in zip(self.columns, targets, strict=True):
+            if target and target != REMOVE:
+                by_target.setdefault(target, []).append(column)
+        for target, columns in by_target.items():
+            if len(columns) > 1:
+                raise forms.ValidationError(
+                    _("%(columns)s are all mapped to the standard column %(target)s: choose one.")
+                    % {"columns": "、".join(f"「{c}」" for c in columns), "target": f"「{target}」"}
+                )
         return data
 
     def options(self, changed_standard: bool) -> dict[str, Any]:

@@ -423,3 +423,12 @@ def test_staff_remove_a_column_the_standard_lacks_and_take_it_back(
     choose("")
     assert run.options["drop_columns"] == []
     assert "担当メモ" in [c["name"] for c in run.report["columns"]]
+
+    # Two columns removed are no conflict; two given one standard column are, by name.
+    form = {"standard": "aed"} | {f"map_{i}": mapping.get(c, "") for i, c in enumerate(columns)}
+    form |= {f"map_{memo}": "-", f"map_{columns.index('電話番号')}": "-"}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(f"/staff/publish/{run.uid}/standard", form).status_code == 302
+    form |= {f"map_{memo}": "名称"}
+    page = client.post(f"/staff/publish/{run.uid}/standard", form).content.decode()
+    assert "「名称」、「担当メモ」が、どれも標準の列「名称」に割り当てられています。" in page
