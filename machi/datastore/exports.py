@@ -39,6 +39,7 @@ from machi.datastore import engine, queries
 from machi.datastore.engine import Column
 from machi.datastore.errors import DatastoreError
 from machi.datastore.models import Table
+from machi.lib import files
 
 CHUNK = 64 * 1024
 XLSX_MAX_ROWS = 1_048_576 - 1  # an Excel sheet's rows, less the header
@@ -412,7 +413,6 @@ def _sheet_title(title: str) -> str:
 
 # --- File names ----------------------------------------------------------------------------
 
-_UNSAFE = re.compile(r'[\x00-\x1f\x7f\\/:*?"<>|]+')
 _FORMAT_SUFFIX = re.compile(r"\s*[（(]\s*[A-Za-z0-9]+\s*[）)]\s*$")
 
 
@@ -423,7 +423,7 @@ def filenames(table: Table, extension: str) -> tuple[str, str]:
     name = _FORMAT_SUFFIX.sub("", resource.name) or resource.name
     if not name.startswith(dataset.title):
         name = f"{dataset.title}_{name}"
-    full = _UNSAFE.sub("_", name).strip(" ._")[:150] or dataset.name
+    full = files.safe_stem(name, dataset.name)
     ascii_name = f"{dataset.name}-{resource.uid.hex[:8]}"
     return f"{ascii_name}.{extension}", f"{full}.{extension}"
 

@@ -2,6 +2,7 @@
 
 import hashlib
 import mimetypes
+import re
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import IO
@@ -40,6 +41,14 @@ class FileFacts:
     size: int
     sha256: str
     encoding: str
+
+
+_UNSAFE_IN_NAMES = re.compile(r'[\x00-\x1f\x7f\\/:*?"<>|]+')  # not in a file name anywhere
+
+
+def safe_stem(name: str, fallback: str) -> str:
+    """`name` as a file name's stem on any system (at most 150 characters), or `fallback`."""
+    return _UNSAFE_IN_NAMES.sub("_", name).strip(" ._")[:150] or fallback
 
 
 def format_of(name: str) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime
 import json
 import logging
-import re
 import shutil
 import tempfile
 import threading
@@ -40,6 +39,7 @@ from machi.catalog.models import Dataset, Resource, ResourceVersion
 from machi.datastore import services as datastore
 from machi.datastore import tasks as datastore_tasks
 from machi.datastore.models import Table
+from machi.lib import files
 from machi.publish import pipeline, standards
 from machi.publish.models import Run, RunStatus
 
@@ -359,7 +359,7 @@ def published_name(run: Run) -> str:
         stem = stem.replace("yyyymmdd", timezone.localdate().strftime("%Y%m%d"))
         stem = f"{settings.MACHI_MUNICIPALITY_CODE}_{stem}"
     else:
-        stem = _UNSAFE_IN_NAMES.sub("_", run.resource_name).strip(" ._")[:150] or run.dataset.name
+        stem = files.safe_stem(run.resource_name, run.dataset.name)
     # Another table of the dataset served under the name gets it; this one a number.
     taken = set(
         ResourceVersion.objects.filter(resource__dataset=run.dataset, resource__current=F("pk"))
@@ -371,9 +371,6 @@ def published_name(run: Run) -> str:
         n += 1
         name = f"{stem}_{n}.csv"
     return name
-
-
-_UNSAFE_IN_NAMES = re.compile(r'[\x00-\x1f\x7f\\/:*?"<>|]+')  # not in a file name anywhere
 
 
 def _discard_draft(run: Run, version: ResourceVersion) -> None:
