@@ -53,3 +53,31 @@ def workbook_bytes(rows: list[list[Any]], merges: list[str] = ()) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def published_run(dataset: Any, errors: int) -> Any:
+    """What a publication through the pipeline leaves: a new served version of the
+    dataset's table (its first when it has none), loaded, and its run with the count of
+    errors it was published with."""
+    from django.contrib.auth.models import User
+
+    from machi.catalog import services as catalog
+    from machi.datastore import services as datastore
+    from machi.publish.models import Run, RunStatus
+
+    admin = User.objects.get(username="admin")
+    upload = SimpleUploadedFile("aed.csv", "名称,住所\n文京区役所,文京区春日1-16-21\n".encode())
+    resource = dataset.resources.first()
+    if resource is None:
+        resource = catalog.add_resource(actor=admin, dataset=dataset, name="一覧", upload=upload)
+        version = resource.current
+    else:
+        version = catalog.replace_resource(actor=admin, resource=resource, upload=upload)
+    datastore.load_version_file(actor=admin, version=version)
+    return Run.objects.create(
+        dataset=dataset,
+        filename="aed.xlsx",
+        status=RunStatus.PUBLISHED,
+        error_count=errors,
+        version=version,
+    )

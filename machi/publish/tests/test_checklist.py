@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import path
 from django.utils import timezone
@@ -20,7 +19,7 @@ from machi.catalog.models import Dataset
 from machi.publish import checklist as checklist_module
 from machi.publish import dashboard, quality, standards
 from machi.publish.checklist import MISSING, OUT_OF_DATE, PUBLISHED, checklist
-from machi.publish.models import Run, RunStatus
+from machi.publish.tests.conftest import published_run
 
 # The lead routes these in machi/urls.py and machi/publish/urls.py; until then, here.
 urlpatterns = [
@@ -128,27 +127,6 @@ def test_one_fresh_dataset_keeps_a_standard_published(
     assert entry.status == PUBLISHED
     assert entry.due is None  # an irregular dataset has no due date
     assert [d.name for d in entry.datasets] == ["hospitals-2", "hospitals"]
-
-
-def published_run(dataset: Dataset, errors: int) -> Run:
-    """What the pipeline leaves of a publication: the version it serves, and its run with
-    the count of errors it was published with."""
-    admin = User.objects.get(username="admin")
-    upload = SimpleUploadedFile("x.csv", AEDS.encode())
-    resource = dataset.resources.first()
-    if resource is None:
-        version = services.add_resource(
-            actor=admin, dataset=dataset, name="一覧", upload=upload
-        ).current
-    else:
-        version = services.replace_resource(actor=admin, resource=resource, upload=upload)
-    return Run.objects.create(
-        dataset=dataset,
-        filename="x.csv",
-        status=RunStatus.PUBLISHED,
-        error_count=errors,
-        version=version,
-    )
 
 
 def test_each_published_standard_says_whether_it_was_checked_and_conforms(

@@ -18,6 +18,7 @@ from machi.catalog.models import Category, Dataset, License
 from machi.datastore import services as datastore
 from machi.publish.models import Run, RunStatus
 from machi.publish.quality import Quality, due_date, is_fresh, quality_context, score, scores
+from machi.publish.tests.conftest import published_run
 
 pytestmark = pytest.mark.django_db(databases=["default", "datastore"])
 
@@ -65,24 +66,6 @@ def fresh_score(dataset: Dataset, **kwargs: Any) -> Quality:
 
 def criterion(quality: Quality, key: str) -> Any:
     return next(c for c in quality.criteria if c.key == key)
-
-
-def published_run(dataset: Dataset, errors: int) -> Run:
-    """What a publication through the pipeline leaves: a new served version of the
-    dataset's table, loaded, and its run with the count of errors it was published with."""
-    admin = User.objects.get(username="admin")
-    resource = dataset.resources.get()
-    version = catalog.replace_resource(
-        actor=admin, resource=resource, upload=SimpleUploadedFile("aed.csv", AEDS.encode())
-    )
-    datastore.load_version_file(actor=admin, version=version)
-    return Run.objects.create(
-        dataset=dataset,
-        filename="aed.xlsx",
-        status=RunStatus.PUBLISHED,
-        error_count=errors,
-        version=version,
-    )
 
 
 def test_pdf_only_dataset_has_one_star_and_is_told_to_publish_csv(
