@@ -170,13 +170,11 @@ def convert(
             sample = [cells[: len(columns)] for cells in sample]
         report["source_columns"] = columns
         target = _target(columns, sample, options, report, collector)
+        arranged = [target.arrange(cells) for cells in sample]
         plans = normalize.plan_columns(
-            target.names,
-            [target.arrange(cells) for cells in sample],
-            types=target.types,
-            standard_fields=target.standard_fields,
+            target.names, arranged, types=target.types, standard_fields=target.standard_fields
         )
-        _warn_nearly_typed(plans, [target.arrange(cells) for cells in sample], target, collector)
+        _warn_nearly_typed(plans, arranged, target, collector)
         scanner = privacy.PrivacyScanner(target.names)
         expected = _expected_rows(sheet, original, head, found.body_start)
         body = layouts.BodyReader(found, sheet=sheet.name, source_name=filename)
@@ -282,15 +280,16 @@ def _warn_nearly_typed(
     target: Target,
     collector: Collector,
 ) -> None:
-    for column, kind, parsed, total, value in normalize.nearly_typed(
+    for column, kind, parsed, total, found in normalize.nearly_typed(
         plans, sample, types=target.types
     ):
+        value = _text(found)[:100]
         collector.add(
             Problem(
                 code="nearly-typed",
                 level="warning",
                 column=column,
-                value=_text(value)[:100],
+                value=value,
                 message=_(
                     "Column %(column)s: %(parsed)d of %(total)d values read look like "
                     "%(kind)s, but some do not (such as “%(value)s”), so the column was left "
@@ -301,7 +300,7 @@ def _warn_nearly_typed(
                     "parsed": parsed,
                     "total": total,
                     "kind": _NEAR_TYPE_NAMES[kind],
-                    "value": _text(value)[:100],
+                    "value": value,
                     "type": _NEAR_TYPE_CHOICES[kind],
                 },
             )
