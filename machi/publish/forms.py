@@ -25,7 +25,10 @@ TYPES = [
 
 def standard_options() -> list[tuple[str, str]]:
     """Every standard machi knows, as a choice: its slug, and its name with the slug."""
-    return [(s.slug, f"{s.title} ({s.slug})") for s in standards.all_standards()]
+    return [
+        (s.slug, f"{standards.standard_title(s.slug)} ({s.slug})")
+        for s in standards.all_standards()
+    ]
 
 
 def standard_choices(blank: str) -> list[tuple[str, str]]:

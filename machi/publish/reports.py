@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext_lazy
 
+from machi.publish import standards
 from machi.publish.forms import TYPES
 from machi.publish.models import Run
 
@@ -73,7 +74,7 @@ def as_text(run: Run) -> str:
         lines.append(
             _("Standard: %(title)s (%(slug)s, match %(score)d%%)")
             % {
-                "title": standard["title"],
+                "title": standards.standard_title(standard["slug"]),
                 "slug": standard["slug"],
                 "score": round(100 * standard.get("score", 0)),
             }

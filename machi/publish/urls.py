@@ -15,4 +15,5 @@ urlpatterns = [
     path("<uuid:uid>/privacy", views.run_privacy, name="privacy"),
     path("<uuid:uid>/publish", views.run_publish, name="publish"),
     path("resource/<uuid:uid>/versions", views.versions, name="versions"),
+    path("resource/<uuid:uid>/versions/<int:number>/rollback", views.rollback, name="rollback"),
 ]

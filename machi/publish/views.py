@@ -10,7 +10,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -100,6 +99,7 @@ def _run_context(request: HttpRequest, run: Run, **forms_given: Any) -> dict[str
         "privacy_columns": _privacy_columns(run),
         # As the CLI report says it (一致度 33%), not a fraction.
         "standard_match": f"{round(100 * (report.get('standard') or {}).get('score', 0))}%",
+        "standard_title": standards.standard_title((report.get("standard") or {}).get("slug", "")),
         "sheets": (sheets := _sheets(run, report)),
         "other_sheets": [sheet["label"] for sheet in sheets if not sheet["chosen"]],
         "can_override": services.can_override(request.user, run.dataset),
@@ -250,13 +250,25 @@ def run_privacy(request: HttpRequest, uid: str) -> HttpResponse:
     run = _run(request, uid)
     confirmed = set(run.options.get("privacy_confirmed", []))
     dropped = set(run.options.get("drop_columns", []))
-    for finding in run.report.get("privacy", []):
-        choice = request.POST.get(f"privacy_{finding['column']}")
+    unanswered = []
+    for column in dict.fromkeys(f["column"] for f in run.report.get("privacy", [])):
+        choice = request.POST.get(f"privacy_{column}")
         if choice == "public":
-            confirmed.add(finding["column"])
+            confirmed.add(column)
         elif choice == "remove":
-            source = _source_of(run, finding["column"])
-            dropped.add(source)
+            dropped.add(_source_of(run, column))
+        elif column not in confirmed:
+            unanswered.append(column)
+    if unanswered:
+        # Saved without a choice, the form would look as if nothing happened.
+        messages.error(
+            request,
+            _(
+                "Choose for each flagged column whether it is public on purpose or to be "
+                "removed: %(columns)s."
+            )
+            % {"columns": _(", ").join(unanswered)},
+        )
     if dropped != set(run.options.get("drop_columns", [])):
         return _reconvert(
             request, run, {"privacy_confirmed": sorted(confirmed), "drop_columns": sorted(dropped)}
@@ -305,23 +317,44 @@ def run_publish(request: HttpRequest, uid: str) -> HttpResponse:
 
 
 @staff_only
-@require_http_methods(["GET", "HEAD", "POST"])
+@require_safe
 def versions(request: HttpRequest, uid: str) -> HttpResponse:
-    resource = get_object_or_404(Resource.objects.select_related("dataset", "current"), uid=uid)
-    if not permissions.can_edit_dataset(request.user, resource.dataset):
-        raise Http404
+    resource = _editable_resource(request, uid)
+    listed = resource.versions.select_related("created_by", "run").prefetch_related("table")
+    return render(request, "publish/versions.html", {"resource": resource, "versions": listed})
+
+
+@staff_only
+@require_http_methods(["GET", "HEAD", "POST"])
+def rollback(request: HttpRequest, uid: str, number: int) -> HttpResponse:
+    """Ask first, then serve an earlier version again: residents' data and the API change
+    at once, so the page says what will be served instead of what."""
+    resource = _editable_resource(request, uid)
+    version = get_object_or_404(
+        ResourceVersion.objects.select_related("run", "created_by").prefetch_related("table"),
+        resource=resource,
+        number=number,
+    )
+    if resource.current_id == version.pk:
+        return redirect("publish:versions", uid=resource.uid)
     if request.method == "POST":
-        number = request.POST.get("number", "")
-        if not number.isdigit():  # only a hand-made request sends anything else
-            raise Http404
-        version = get_object_or_404(ResourceVersion, resource=resource, number=int(number))
         services.rollback(actor=request.user, version=version)
         messages.success(
             request, _("Version %(n)d is now the published one.") % {"n": version.number}
         )
-        return redirect(reverse("publish:versions", args=[resource.uid]))
-    listed = resource.versions.select_related("created_by", "run").prefetch_related("table")
-    return render(request, "publish/versions.html", {"resource": resource, "versions": listed})
+        return redirect("publish:versions", uid=resource.uid)
+    return render(
+        request,
+        "publish/rollback.html",
+        {"resource": resource, "version": version, "current": resource.current},
+    )
+
+
+def _editable_resource(request: HttpRequest, uid: str) -> Resource:
+    resource = get_object_or_404(Resource.objects.select_related("dataset", "current"), uid=uid)
+    if not permissions.can_edit_dataset(request.user, resource.dataset):
+        raise Http404
+    return resource
 
 
 def _message(error: Exception) -> str:

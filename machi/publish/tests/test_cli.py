@@ -36,7 +36,7 @@ def test_ingest_creates_the_dataset_and_publishes(
     )
     assert "Encoding: Shift_JIS" in output
     assert "Header: row 2; data from row 3" in output
-    assert "Standard: AED設置箇所一覧 (aed" in output
+    assert "Standard: AED Locations (aed" in output  # the English report, in English
     assert "published" in output
     dataset = Dataset.objects.get(name="aed")
     assert dataset.department == kikaku and dataset.standard == "aed"
@@ -76,7 +76,7 @@ def test_ingest_names_a_sheet_and_a_standard(
         "public-wireless-lan",
         "--dry-run",
     )
-    assert "Standard: 公衆無線LANアクセスポイント一覧" in output
+    assert "Standard: Public Wi-Fi Access Points" in output
     assert "not published" in output
 
 

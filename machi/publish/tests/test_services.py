@@ -417,8 +417,16 @@ def test_staff_roll_back_on_the_versions_page(
     # The roll-back button comes right after the version: on a phone the rest scrolls away.
     head = page[page.index("<thead>") : page.index("</thead>")]
     assert head.index("バージョン") < head.index("現在") < head.index("アップロード日時")
-    assert "v1 を現在のバージョンにする" in page
-    response = client.post(url, {"number": v1.number})
+    confirm = f"/staff/publish/resource/{v1.resource.uid}/versions/{v1.number}/rollback"
+    assert f'<a class="button secondary" href="{confirm}">v1 を現在のバージョンにする</a>' in page
+    # The button asks first, saying what will be served instead of what; nothing changes yet.
+    asked = client.get(confirm).content.decode()
+    assert "v1 に戻しますか？" in asked
+    served_now = asked[asked.index("公開中") : asked.index("戻した後")]
+    assert "v2" in served_now and "AED_4月分.csv" in served_now
+    assert rows_of(resident, aeds)["total"] == 2
+    assert client.post(url, {"number": v1.number}).status_code == 405  # only the confirm page
+    response = client.post(confirm)
     assert response.status_code == 302
     v2.resource.refresh_from_db()
     assert v2.resource.current == v1
@@ -428,7 +436,8 @@ def test_staff_roll_back_on_the_versions_page(
     assert "バージョン 2（2 行）を公開しました。現在はバージョン 1 を公開しています" in run_page
     listed = client.get("/staff/publish/").content.decode()
     assert "現在は公開していません" in listed
-    assert client.post(url, {"number": "abc"}).status_code == 404
+    assert client.get(confirm).status_code == 302  # v1 is current: nothing to ask
+    assert client.get(confirm.replace("/1/", "/9/")).status_code == 404
 
 
 def test_the_report_is_written_in_the_uploader_s_language(

@@ -289,6 +289,48 @@ def test_a_column_with_two_kinds_of_personal_data_is_one_question(
     assert "メールアドレス" in privacy and "携帯電話番号" in privacy
 
 
+def test_english_staff_pages_name_the_dataset_and_the_standard_in_english(
+    titled: tuple[Client, Run], toilets: Dataset
+) -> None:
+    client, run = titled
+    toilets.title_en = "Public toilets"
+    toilets.save()
+    run.report["standard"].update(slug="public-toilet", title="公衆トイレ一覧", score=0.9)
+    run.save()
+    english = client.get(f"/staff/publish/{run.uid}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert ">Public toilets</a>" in english and ">公衆トイレ</a>" not in english
+    assert "Matched to Public Toilets" in english and "公衆トイレ一覧 (public-toilet" not in english
+    listed = client.get("/staff/publish/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "<td>Public toilets</td>" in listed
+    japanese = client.get(f"/staff/publish/{run.uid}/").content.decode()
+    assert ">公衆トイレ</a>" in japanese and "「公衆トイレ一覧」に一致しました" in japanese
+
+
+def test_saving_the_personal_data_answers_without_a_choice_says_what_is_missing(
+    client_for: Callable[[User], Client],
+    editor: User,
+    toilets: Dataset,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """保存 with no answer used to reload the page as if it had worked."""
+    client = client_for(editor)
+    data = workbook_bytes(
+        [["名称", "連絡先", "携帯"], ["A", "taro@example.jp", "090-1234-5678"], ["B", "", ""]]
+    )
+    run = upload(client, toilets, data, "people.xlsx", django_capture_on_commit_callbacks)
+    url = f"/staff/publish/{run.uid}/privacy"
+    page = client.post(url, {}, follow=True).content.decode()
+    alert = page[page.index('role="alert"') : page.index("</div>", page.index('role="alert"'))]
+    assert "公開してよいか削除するかを選んでください: 連絡先、携帯" in alert
+    # One answered, one not: the answer is kept, and the other column is still asked for.
+    page = client.post(url, {"privacy_連絡先": "public"}, follow=True).content.decode()
+    assert "選んでください: 携帯。" in page
+    run.refresh_from_db()
+    assert run.options["privacy_confirmed"] == ["連絡先"]
+    page = client.get(f"/staff/publish/{run.uid}/").content.decode()
+    assert "公開してよいか削除するか" not in page  # the message was shown once
+
+
 def test_the_summary_names_the_sheet_among_the_others_and_the_notes_left_out(
     client_for: Callable[[User], Client],
     editor: User,
