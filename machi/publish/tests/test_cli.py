@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
@@ -77,7 +78,10 @@ def test_ingest_names_a_sheet_and_a_standard(
         "--dry-run",
     )
     assert "Standard: Public Wi-Fi Access Points" in output
-    assert "not published" in output
+    run = Run.objects.get()
+    assert run.status == "review"  # staff can continue on the site, which the CLI names
+    assert "not published; review and publish it there" in output
+    assert f"{settings.SITE_URL}/staff/publish/{run.uid}/" in output
 
 
 def test_ingest_exits_non_zero_when_nothing_is_published(
@@ -86,9 +90,10 @@ def test_ingest_exits_non_zero_when_nothing_is_published(
     make_dataset(kikaku, "aed", "AED")
     path = tmp_path / "aed.csv"
     path.write_bytes(AED_CSV.replace("35.70807", "北緯").encode("cp932"))
-    with pytest.raises(CommandError, match="nothing published"):
+    with pytest.raises(CommandError, match="nothing published") as raised:
         ingest(str(path), "--dataset", "aed", "--user", editor.username)
     assert Run.objects.get().error_count >= 1
+    assert f"/staff/publish/{Run.objects.get().uid}/" in str(raised.value)
     assert not Dataset.objects.get(name="aed").resources.exists()
 
 

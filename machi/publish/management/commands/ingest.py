@@ -6,11 +6,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Q
+from django.urls import reverse
 
 from machi.accounts.models import Department
 from machi.catalog import services as catalog
@@ -87,14 +89,20 @@ class Command(BaseCommand):
         self.stdout.write(reports.as_text(run))
         if run.status != RunStatus.REVIEW:
             raise CommandError("公開しませんでした: ファイルを読めません。 (nothing published)")
+        # The run waits for review on the site: staff can fix the guesses there and publish.
+        page = settings.SITE_URL + reverse("publish:run", args=[run.uid])
         if opts["dry_run"]:
-            self.stdout.write("--dry-run: 公開していません。 (not published)")
+            self.stdout.write(
+                f"--dry-run: 公開していません。確認して公開するには: {page} "
+                "(not published; review and publish it there)"
+            )
             return
         try:
             version = services.publish_run(actor=actor, run=run, override_reason=opts["override"])
         except (services.PublishError, PermissionDenied, LoadError, ValidationError) as error:
             raise CommandError(
-                f"公開しませんでした (nothing published): {_message(error)}"
+                f"公開しませんでした (nothing published): {_message(error)}\n"
+                f"直して公開するには (fix and publish it at): {page}"
             ) from None
         if awaiting:  # made public with its first table, not before
             dataset.refresh_from_db()  # publishing set its standard
