@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from django.db.models import F, Prefetch, prefetch_related_objects
@@ -95,7 +95,9 @@ class Criterion:
     label: str
     met: bool
     hint: str  # what would raise the score; empty when met
-    points: int  # what meeting it is worth
+    points: int  # what it is worth at most
+    earned: int = 0  # what it counts now (a star met counts only above the ones below it)
+    gain: int = 0  # what meeting it would add now, the stars it unlocks included
 
 
 @dataclass(frozen=True)
@@ -114,13 +116,11 @@ class Quality:
     def unmet(self) -> list[Criterion]:
         """Unmet criteria that would raise the points, the ones worth most first.
 
-        Of the stars only the next one counts: a higher star adds nothing before it.
+        A higher star adds nothing before the ones below it: only what would raise the
+        points now is listed, with what it would add (an open license: its own points
+        and the stars it unlocks).
         """
-        next_star = STAR_KEYS[self.stars] if self.stars < self.MAX_STARS else None
-        raising = (
-            c for c in self.criteria if not c.met and (c.key not in STAR_KEYS or c.key == next_star)
-        )
-        return sorted(raising, key=lambda c: -c.points)
+        return sorted((c for c in self.criteria if not c.met and c.gain), key=lambda c: -c.gain)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -128,7 +128,15 @@ class Quality:
             "max_stars": self.MAX_STARS,
             "points": self.points,
             "criteria": [
-                {"key": c.key, "label": c.label, "met": c.met, "hint": c.hint, "points": c.points}
+                {
+                    "key": c.key,
+                    "label": c.label,
+                    "met": c.met,
+                    "hint": c.hint,
+                    "points": c.points,
+                    "earned": c.earned,
+                    "gain": c.gain,
+                }
                 for c in self.criteria
             ],
         }
@@ -191,14 +199,13 @@ def _score(
     formats = [(v.format or "").upper() for v in versions]
     open_license = dataset.license.is_open
     levels = [
-        open_license and bool(versions),
+        bool(versions),
         any(f in MACHINE_READABLE for f in formats),
         any(f in OPEN_MACHINE_READABLE for f in formats),
         any(v.pk in loaded for v in versions),
         # Following a standard: checked against it by the pipeline, with no errors.
         (bool(dataset.standard) and errors == 0) or any(f in LINKED for f in formats),
     ]
-    stars = next((i for i, met in enumerate(levels) if not met), len(levels))
     criteria = [
         _criterion(
             "license",
@@ -210,7 +217,7 @@ def _score(
         _criterion(
             "online",
             _("On the web (1 star)"),
-            bool(versions),
+            levels[0],
             _("Add the data as a file or a link."),
             STAR_POINTS,
         ),
@@ -258,18 +265,40 @@ def _score(
         _freshness(dataset, now),
         *_metadata(dataset),
     ]
-    # Stars count cumulatively and open formats by their share of the files; the
-    # other criteria count whole.
     open_share = sum(f not in PROPRIETARY for f in formats) / len(formats) if formats else 0.0
-    points = (
-        stars * STAR_POINTS
-        + round(OPEN_FORMATS_POINTS * open_share)
-        + sum(c.points for c in criteria if c.met and c.key not in _PARTIAL_KEYS)
-    )
-    return Quality(stars=stars, points=points, criteria=criteria)
+    met = {c.key: c.met for c in criteria}
+    stars, points = _points(met, open_share)
+    counted = []
+    for c in criteria:
+        if c.key in STAR_KEYS:
+            earned = STAR_POINTS if STAR_KEYS.index(c.key) < stars else 0
+        elif c.key == "open_formats":
+            earned = round(OPEN_FORMATS_POINTS * open_share)
+        else:
+            earned = c.points if c.met else 0
+        # Met alone, with the rest as it is: what the hint can promise.
+        gain = 0 if c.met else _points({**met, c.key: True}, open_share, c.key)[1] - points
+        counted.append(replace(c, earned=earned, gain=gain))
+    return Quality(stars=stars, points=points, criteria=counted)
 
 
-_PARTIAL_KEYS = frozenset({*STAR_KEYS, "open_formats"})
+def _points(met: dict[str, bool], open_share: float, meeting: str = "") -> tuple[int, int]:
+    """Stars and points of these criteria met. Stars count cumulatively from an open
+    license on the web; files in open formats count by their share (all of them when
+    `meeting` that criterion); the other criteria count whole."""
+    levels = [met["license"] and met["online"], *(met[key] for key in STAR_KEYS[1:])]
+    stars = next((i for i, ok in enumerate(levels) if not ok), len(levels))
+    share = 1.0 if meeting == "open_formats" else open_share
+    whole = sum(c_points for key, c_points in _WHOLE_POINTS.items() if met[key])
+    return stars, stars * STAR_POINTS + round(OPEN_FORMATS_POINTS * share) + whole
+
+
+_WHOLE_POINTS = {
+    "license": LICENSE_POINTS,
+    "conformance": CONFORMANCE_POINTS,
+    "fresh": FRESH_POINTS,
+    **METADATA_POINTS,
+}
 
 
 def _criterion(key: str, label: str, met: bool, hint: str, points: int) -> Criterion:

@@ -80,8 +80,8 @@ def test_pdf_only_dataset_has_one_star_and_is_told_to_publish_csv(
     assert quality.stars_text == "★☆☆☆☆"
     assert not criterion(quality, "machine_readable").met
     assert "CSV" in criterion(quality, "machine_readable").hint
-    points = [c.points for c in quality.unmet]
-    assert points == sorted(points, reverse=True)  # what is worth most comes first
+    gains = [c.gain for c in quality.unmet]
+    assert gains == sorted(gains, reverse=True)  # what is worth most comes first
     # Only the next star is a step up; the ones above it add nothing yet.
     assert {"open_format", "api", "linked"}.isdisjoint(c.key for c in quality.unmet)
 
@@ -145,7 +145,13 @@ def test_a_closed_license_has_no_stars_and_says_which_license_to_choose(
 
     assert quality.stars == 0
     assert "CC BY 4.0" in criterion(quality, "license").hint
-    assert quality.unmet[0].key in {"license", "conformance"}  # the 15-point ones first
+    # On the web, machine-readable and in an open format, but none of it counts: an
+    # open license would add its own 15 points and the three stars it unlocks.
+    assert [criterion(quality, key).met for key in ("online", "open_format")] == [True, True]
+    assert [criterion(quality, key).earned for key in ("online", "open_format")] == [0, 0]
+    license = criterion(quality, "license")
+    assert (quality.unmet[0], license.gain) == (license, 15 + 3 * 6)
+    assert quality.points == sum(c.earned for c in quality.criteria)
 
 
 def test_a_bare_dataset_scores_its_license_and_nothing_else(
@@ -312,6 +318,22 @@ def test_the_fragment_shows_stars_as_text_with_a_label_and_the_hints(
     assert "★☆☆☆☆ 1/5" in html
     assert "not only as PDF, Word or images" in html
     assert "What would raise it" in html
+    # Each row says what it earns now: a PDF is on the web (a star) but no machine-readable file.
+    assert "<td>On the web (1 star)</td><td>✓ yes</td><td>6 of 6</td>" in html
+    assert "<td>Machine-readable (2 stars)</td><td>✗ no</td><td>0 of 6" in html
+
+
+def test_the_fragment_says_a_star_met_counts_only_with_an_open_license(
+    make_dataset: Callable[..., Dataset], kikaku: Department
+) -> None:
+    closed = License.objects.get(slug="other-closed")
+    dataset = make_dataset(kikaku, "aed", "AED一覧", csv=AEDS, license=closed)
+    with translation.override("ja"):
+        html = render_to_string("publish/_quality.html", quality_context(dataset))
+    assert "☆☆☆☆☆ 0/5" in html
+    assert "<td>機械判読可能（星2つ）</td><td>✓ はい</td><td>0 / 6 点 <span" in html
+    assert "それより前の星がそろうと加点されます" in html
+    assert "（+33 点）" in html  # the license: its 15 points and three stars
 
 
 def test_a_standard_published_over_its_errors_earns_no_fifth_star(
