@@ -356,7 +356,9 @@ def published_name(run: Run) -> str:
     except KeyError:  # a standard machi no longer has
         stem = ""
     if stem:
-        stem = stem.replace("yyyymmdd", timezone.localdate().strftime("%Y%m%d"))
+        if "yyyymmdd" in stem:
+            day = _data_date(run, standards.get(slug)) or timezone.localdate().isoformat()
+            stem = stem.replace("yyyymmdd", day.replace("-", ""))
         stem = f"{settings.MACHI_MUNICIPALITY_CODE}_{stem}"
     else:
         stem = files.safe_stem(run.resource_name, run.dataset.name)
@@ -371,6 +373,22 @@ def published_name(run: Run) -> str:
         n += 1
         name = f"{stem}_{n}.csv"
     return name
+
+
+def _data_date(run: Run, standard: standards.Standard) -> str | None:
+    """The day a dated standard's table describes (地域・年齢別人口: its latest 調査年月日),
+    from the clean CSV: a republication of the same figures keeps its name."""
+    fields = [f["name"] for f in standard.schema["fields"] if f.get("type") == "date"]
+    if not fields or not run.output:
+        return None
+    header, rows, stream = pipeline.read_output(Path(run.output.path))
+    with stream:
+        if fields[0] not in header:
+            return None
+        column = header.index(fields[0])
+        days = [row[column] for row in rows if len(row) > column]
+    # ISO dates sort as text; a cell left as written (over errors) is not one.
+    return max((d for d in days if len(d) == 10 and d[4] == "-"), default=None)
 
 
 def _discard_draft(run: Run, version: ResourceVersion) -> None:

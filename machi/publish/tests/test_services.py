@@ -72,7 +72,13 @@ def test_residents_download_a_name_of_the_standard_or_dataset_not_the_staff_file
         )
     )
     assert services.publish_run(actor=editor, run=run).filename == "自転車駐車場_2.csv"
-    # 地域・年齢別人口 files carry a date (xxxxxx_population_yyyymmdd.csv): the publication day.
+    # 地域・年齢別人口 files carry a date (xxxxxx_population_yyyymmdd.csv): the day the
+    # figures describe, so that publishing them again keeps the name.
+    table = "市区町村名,調査年月日,地域名,総人口\n文京区,令和8年10月1日,本郷一丁目,1200\n"
+    upload = SimpleUploadedFile("人口.csv", table.encode())
+    census = converted(editor, notes, upload, standard="population")
+    assert services.published_name(census) == "222127_population_20261001.csv"
+    # Without the column (or its dates), the day of publication.
     census = Run(dataset=notes, schema={"x-standard": "population"})
     today = timezone.localdate().strftime("%Y%m%d")
     assert services.published_name(census) == f"222127_population_{today}.csv"
