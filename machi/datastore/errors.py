@@ -10,7 +10,7 @@ TYPE_NAMES = {
     "number": _("number"),
     "boolean": _("true/false"),
     "date": _("date (YYYY-MM-DD)"),
-    "time": _("time (HH:MM:SS)"),
+    "time": _("time (HH:MM or HH:MM:SS)"),
     "datetime": _("date and time (YYYY-MM-DDTHH:MM:SS)"),
     "year": _("year"),
     "geopoint": _("coordinates (longitude, latitude)"),

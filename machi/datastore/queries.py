@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -231,9 +232,16 @@ _READERS: dict[str, Any] = {
 }
 
 
+_HOURS_MINUTES = re.compile(r"\d{1,2}:\d{2}")
+
+
 def cast_value(column: Column, raw: Any, parameter: str) -> Any:
     """A parameter's text as the column stores it; a clear error when it does not fit."""
     reader = _READERS.get(column.type, _READERS["string"])
+    if column.type == "time" and isinstance(raw, str) and _HOURS_MINUTES.fullmatch(raw):
+        # The national standards write times as hh:mm, and so do people (7:30).
+        hours, minutes = raw.split(":")
+        raw = f"{hours:0>2}:{minutes}:00"
     value, notes = reader(raw)
     if notes or value is None:
         raise DatastoreError(

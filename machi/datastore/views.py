@@ -93,7 +93,8 @@ def table_panel(request: HttpRequest, resource: Resource) -> dict[str, Any] | No
         query = queries.parse(table, query_params)
         result = queries.rows(table, query)
     except DatastoreError as error:
-        context["error"] = str(error)
+        context["error"] = _readable(error, table)
+        context["filters"] = _active_filters(request, table)  # each with its ×, to undo it
         return context
     shown = [c for c in query.fields if c.name != "_id"]
     hidden = 0
@@ -170,6 +171,15 @@ def _header(request: HttpRequest, column: queries.Column, descending: bool | Non
     target = f"-{column.name}" if descending is False else column.name
     aria = {None: "none", False: "ascending", True: "descending"}[descending]
     return Header(column.name, column.type, _with(request, sort=target, page=None), aria)
+
+
+def _readable(error: DatastoreError, table: Table) -> str:
+    """The error as the page's reader knows the filter: 開始時間 ≤, not 開始時間__lte."""
+    message, parameter = str(error), str(error.where.get("parameter", ""))
+    name, op = queries.split_key(parameter)
+    if parameter and name in queries.columns_of(table) and message.startswith(f"{parameter}:"):
+        return f"{name} {OPERATOR_LABELS[op]}" + message[len(parameter) :]
+    return message
 
 
 def _active_filters(request: HttpRequest, table: Table) -> list[ActiveFilter]:

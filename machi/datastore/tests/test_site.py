@@ -78,3 +78,33 @@ def test_columns_without_any_value_are_left_out_of_the_page_not_the_api(
     assert [f.name for f in picked.context["table"]["fields"]] == ["都道府県名", "名称"]
     api = resident.get(f"/api/v1/datastore/{table.resource.uid}/rows").json()
     assert set(api["records"][0]) == {"_id", "都道府県名", "名称", "方書"}
+
+
+HOURS = "名称,開始時間\n本郷保育園,07:00:00\n白山保育園,07:30:00\n千石保育園,09:00:00\n"
+
+
+def test_a_time_filter_takes_hours_and_minutes_as_the_standards_write_them(
+    resident: Client, load_csv: Any, kikaku: Any
+) -> None:
+    table = load_csv(kikaku, "hours", HOURS)
+    assert table.column_list[1].type == "time"
+    rows = f"/api/v1/datastore/{table.resource.uid}/rows"
+    response = resident.get(rows, {"開始時間__lte": "7:30"})
+    assert response.status_code == 200, response.content.decode()
+    found = response.json()["records"]
+    assert [r["名称"] for r in found] == ["本郷保育園", "白山保育園"]
+    ckan = resident.get(
+        "/api/3/action/datastore_search",
+        {"resource_id": str(table.resource.uid), "filters": '{"開始時間": "09:00"}'},
+    ).json()
+    assert ckan["success"] and [r["名称"] for r in ckan["result"]["records"]] == ["千石保育園"]
+
+
+def test_a_bad_filter_on_the_page_names_it_as_shown_and_can_be_removed(
+    resident: Client, load_csv: Any, kikaku: Any
+) -> None:
+    table = load_csv(kikaku, "hours", HOURS)
+    html = resident.get(page_url(table), {"開始時間__lte": "朝"}).content.decode()
+    alert = html[html.index('role="alert"') : html.index("</p>", html.index('role="alert"'))]
+    assert "開始時間 ≤: " in alert and "__lte" not in alert
+    assert 'aria-label="条件「開始時間 ≤ 朝」を解除">×</a>' in html
