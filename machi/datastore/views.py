@@ -20,6 +20,7 @@ from machi.catalog.models import Resource
 from machi.datastore import queries
 from machi.datastore.errors import DatastoreError, TableNotFound
 from machi.datastore.models import Table
+from machi.lib.i18n import english_requested
 
 PAGE_SIZES = (20, 50, 100)
 PAGE_SIZE = 20
@@ -77,9 +78,10 @@ def table_panel(request: HttpRequest, resource: Resource) -> dict[str, Any] | No
     size = _size(request.GET.get("size"))
     page = _page(request.GET.get("page"))
     api_params = _api_params(request.GET)
+    titles = _english_titles(table)
     context: dict[str, Any] = {
         "table": table,
-        "columns": table.column_list,
+        "columns": [ColumnLabel(c.name, titles.get(c.name, "")) for c in table.column_list],
         "operators": OPERATOR_LABELS,
         "size": size,
         "sizes": PAGE_SIZES,
@@ -106,7 +108,7 @@ def table_panel(request: HttpRequest, resource: Resource) -> dict[str, Any] | No
     sort = {c.name: descending for c, descending in query.sort}
     context.update(
         {
-            "fields": [_header(request, c, sort.get(c.name)) for c in shown],
+            "fields": [_header(request, c, sort.get(c.name), titles) for c in shown],
             "rows": [[record[c.name] for c in shown] for record in result.records],
             "picked": {c.name for c in shown},
             "empty_hidden": hidden,
@@ -159,18 +161,40 @@ def _with(request: HttpRequest, **changes: Any) -> str:
 
 
 @dataclass
+class ColumnLabel:
+    name: str  # what the API, filters and downloads call it
+    title: str  # in English, the schema's English title (national standards have one)
+
+
+@dataclass
 class Header:
     name: str
     type: str
     sort_url: str
     aria_sort: str  # "ascending", "descending" or "none"
+    title: str = ""
 
 
-def _header(request: HttpRequest, column: queries.Column, descending: bool | None) -> Header:
+def _header(
+    request: HttpRequest, column: queries.Column, descending: bool | None, titles: dict[str, str]
+) -> Header:
     # A click sorts ascending; a second click on the same column, descending.
     target = f"-{column.name}" if descending is False else column.name
     aria = {None: "none", False: "ascending", True: "descending"}[descending]
-    return Header(column.name, column.type, _with(request, sort=target, page=None), aria)
+    url = _with(request, sort=target, page=None)
+    return Header(column.name, column.type, url, aria, titles.get(column.name, ""))
+
+
+def _english_titles(table: Table) -> dict[str, str]:
+    """Column titles for an English reader: the schema's titles (a standard's fields have
+    English ones) that differ from the name; nothing for a Japanese reader."""
+    if not english_requested():
+        return {}
+    return {
+        f["name"]: f["title"]
+        for f in (table.schema or {}).get("fields", [])
+        if f.get("title") and f["title"] != f["name"] and str(f["title"]).isascii()
+    }
 
 
 def _readable(error: DatastoreError, table: Table) -> str:

@@ -108,3 +108,16 @@ def test_a_bad_filter_on_the_page_names_it_as_shown_and_can_be_removed(
     alert = html[html.index('role="alert"') : html.index("</p>", html.index('role="alert"'))]
     assert "開始時間 ≤: " in alert and "__lte" not in alert
     assert 'aria-label="条件「開始時間 ≤ 朝」を解除">×</a>' in html
+
+
+def test_an_english_reader_sees_the_schema_s_english_titles_beside_the_names(
+    resident: Client, load_csv: Any, kikaku: Any
+) -> None:
+    table = load_csv(kikaku, "hours", HOURS)
+    table.schema["fields"][1]["title"] = "Opening time"  # as a national standard's field has
+    table.save()
+    english = resident.get(page_url(table), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'Opening time<br><span class="meta" lang="ja">開始時間</span>' in english
+    assert '<option value="開始時間">Opening time (開始時間)</option>' in english
+    japanese = resident.get(page_url(table)).content.decode()
+    assert "Opening time" not in japanese
