@@ -101,10 +101,13 @@ class LayoutForm(forms.Form):
         *args: Any,
         sheets: list[dict[str, Any]],
         found: dict[str, Any] | None = None,
+        sheet_now: int = 0,
         **kwargs: Any,
     ) -> None:
-        """`found`: the layout being corrected (the report's), which the form starts from."""
+        """`found`: the layout being corrected (the report's), which the form starts from;
+        `sheet_now`: the sheet it was found in."""
         super().__init__(*args, **kwargs)
+        self.sheet_now = sheet_now
         self.fields["sheet"].choices = [
             (s["index"], s["name"] or str(s["index"] + 1)) for s in sheets
         ]
@@ -123,7 +126,8 @@ class LayoutForm(forms.Form):
                 _("A header over several rows is rows next to each other, such as 3,4.")
             )
         last = self.found.get("last_head_row")
-        if last and rows[-1] > last:
+        other_sheet = self.cleaned_data.get("sheet") not in (None, self.sheet_now)
+        if last and rows[-1] > last and not other_sheet:  # another sheet has other rows
             raise forms.ValidationError(
                 _("Choose header rows among rows 1 to %(last)d.") % {"last": last}
             )

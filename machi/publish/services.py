@@ -163,6 +163,14 @@ def _check_options(options: dict[str, Any]) -> None:
             ) from None
     if parsed.section_mode not in {"column", "drop"}:
         raise ValidationError(_("Section rows are either kept as a column or dropped."))
+    rows = sorted(parsed.header_rows or [])
+    if parsed.header_rows is not None and (
+        not rows or rows[0] < 1 or rows != list(range(rows[0], rows[-1] + 1))
+    ):
+        # Rows 4 and 6 would take the data row between them into the column names.
+        raise ValidationError(
+            _("A header over several rows is rows next to each other, such as 3,4.")
+        )
 
 
 def convert_run(run: Run, progress: Callable[[str, float], None] | None = None) -> Run:

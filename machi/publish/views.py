@@ -177,15 +177,21 @@ def run_layout(request: HttpRequest, uid: str) -> HttpResponse:
         request.POST,
         sheets=run.report.get("file", {}).get("sheets", []),
         found=run.report.get("layout"),
+        sheet_now=run.options.get("sheet", 0),
     )
     if not form.is_valid():
         return render(
             request, "publish/run.html", _run_context(request, run, layout_form=form), status=400
         )
     options = form.options()
+    found = run.report.get("layout") or {}
     if options.get("sheet", 0) != run.options.get("sheet", 0):
-        # Another sheet: its header is found afresh; what to do with section rows holds.
-        options = {**options, "header_rows": None, "body_start": None}
+        # Another sheet: its header is found afresh, unless staff gave its header rows
+        # with it; what to do with section rows holds.
+        if options["header_rows"] == found.get("header_rows"):
+            options = {**options, "header_rows": None}
+        if options["body_start"] == found.get("body_start"):
+            options = {**options, "body_start": None}
     return _reconvert(request, run, options)
 
 

@@ -112,9 +112,58 @@ def test_ingest_reports_an_unreadable_file(
             "--user",
             site_admin.username,
         )
-    # The dataset it made for the file stays private: no empty dataset on the site.
-    assert not Dataset.objects.get(name="empty-file").is_public
+    # Nothing to review: the dataset it made for the file goes again, not left empty.
+    assert not Dataset.objects.filter(name="empty-file").exists()
     assert Client().get("/dataset/empty-file/").status_code == 404
+
+
+def test_ingest_refuses_a_column_name_that_is_not_in_the_file(
+    tmp_path: Path, site_admin: User, kikaku: Department
+) -> None:
+    """A misspelt --drop-column published the very column meant to stay out."""
+    path = tmp_path / "memo.csv"
+    path.write_text("名称,住所,担当者メモ\n本郷会館,本郷1-1,鈴木さん休職中\n", encoding="utf-8")
+    common = [str(path), "--dataset", "memo", "--department", kikaku.slug, "--standard", "none"]
+    with pytest.raises(CommandError, match="列 担当メモ はファイルにありません") as raised:
+        ingest(*common, "--drop-column", "担当メモ")
+    assert "名称、住所、担当者メモ" in str(raised.value)
+    assert not Dataset.objects.get(name="memo").resources.exists()
+    with pytest.raises(CommandError, match="列 住 はファイルにありません"):
+        ingest(*common, "--confirm-public", "住")
+    output = ingest(*common, "--drop-column", "担当者メモ")
+    assert "published" in output
+    assert (
+        Dataset.objects.get(name="memo").resources.get().current.table.schema["fields"][-1]["name"]
+        == "住所"
+    )
+
+
+def test_ingest_refuses_bad_options_in_words_not_a_traceback(
+    tmp_path: Path, site_admin: User, kikaku: Department
+) -> None:
+    path = tmp_path / "aed.csv"
+    path.write_bytes(AED_CSV.encode("cp932"))
+    common = [str(path), "--dataset", "aed", "--department", kikaku.slug]
+    with pytest.raises(CommandError, match="no standard dataset called “aedx”"):
+        ingest(*common, "--standard", "aedx")
+    # Rows 4 and 6 would take the data row between them into the column names.
+    with pytest.raises(CommandError, match="rows next to each other"):
+        ingest(*common, "--header-rows", "2,4")
+    assert not Dataset.objects.filter(name="aed").exists()  # made for nothing: gone again
+
+
+def test_ingest_finds_a_department_by_id_or_its_section_name(
+    tmp_path: Path, site_admin: User, kikaku: Department
+) -> None:
+    path = tmp_path / "aed.csv"
+    path.write_bytes(AED_CSV.encode("cp932"))
+    kosodate = Department.objects.create(slug="kosodate", name="子ども家庭部 子育て支援課")
+    ingest(str(path), "--dataset", "a1", "--department", "子育て支援課", "--dry-run")
+    ingest(str(path), "--dataset", "a2", "--department", str(kikaku.pk), "--dry-run")
+    assert Dataset.objects.get(name="a1").department == kosodate
+    assert Dataset.objects.get(name="a2").department == kikaku
+    with pytest.raises(CommandError, match=f"部署 どこか がありません。部署: .*{kikaku.slug}"):
+        ingest(str(path), "--dataset", "a3", "--department", "どこか")
 
 
 def test_a_dataset_ingest_made_goes_public_when_a_later_run_publishes_its_table(

@@ -429,6 +429,30 @@ def test_choosing_another_sheet_keeps_the_section_rows_choice(
     assert "区分" in [c["name"] for c in run.report["columns"]]
 
 
+def test_another_sheet_and_its_header_rows_are_chosen_in_one_step(
+    client_for: Callable[[User], Client],
+    editor: User,
+    toilets: Dataset,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """The header rows were checked against the rows of the sheet being left."""
+    rows = [["文京区 施設一覧"], [], [], ["名称", "連絡先"], ["", "電話"], ["本郷会館", "03"]]
+    book = note_then_data(("表紙", "施設一覧（令和6年度）"), ("施設一覧", rows))
+    client = client_for(editor)
+    run = upload(client, toilets, book, "two.xlsx", django_capture_on_commit_callbacks)
+    assert run.report["layout"]["last_head_row"] == 1  # the cover sheet's one row
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/staff/publish/{run.uid}/layout",
+            {"sheet": 1, "header_rows": "4,5", "body_start": "", "section_mode": "column"},
+        )
+    assert response.status_code == 302
+    run.refresh_from_db()
+    assert (run.options["sheet"], run.report["layout"]["header_rows"]) == (1, [4, 5])
+    assert [c["name"] for c in run.report["columns"]][:2] == ["名称", "連絡先_電話"]
+    assert run.row_count == 1
+
+
 def test_staff_remove_a_column_the_standard_lacks_and_take_it_back(
     client_for: Callable[[User], Client],
     editor: User,

@@ -75,20 +75,35 @@ class Command(BaseCommand):
         awaiting = created or _awaits_its_first_table(dataset)
         if awaiting:
             options[_PUBLIC_WHEN_PUBLISHED] = True
-        with path.open("rb") as stream:
-            run = services.start_run(
-                actor=actor,
-                dataset=dataset,
-                upload=File(stream, name=path.name),
-                resource=resource,
-                resource_name=opts["resource"] or "",
-                options=options,
-            )
+        try:
+            with path.open("rb") as stream:
+                run = services.start_run(
+                    actor=actor,
+                    dataset=dataset,
+                    upload=File(stream, name=path.name),
+                    resource=resource,
+                    resource_name=opts["resource"] or "",
+                    options=options,
+                )
+        except (ValidationError, PermissionDenied) as error:
+            self._forget(dataset, created)
+            raise CommandError(
+                f"公開しませんでした (nothing published): {_message(error)}"
+            ) from None
         run = services.convert_run(run, progress=self._progress)
         self._end_progress()
         self.stdout.write(reports.as_text(run))
         if run.status != RunStatus.REVIEW:
+            self._forget(dataset, created)
             raise CommandError("公開しませんでした: ファイルを読めません。 (nothing published)")
+        unknown = _unknown_columns(run, opts["drop_column"] + opts["confirm_public"])
+        if unknown:
+            # A misspelt --drop-column would publish the very column meant to stay out.
+            raise CommandError(
+                f"公開しませんでした: 列 {'、'.join(unknown)} はファイルにありません。"
+                f"列: {'、'.join(_source_columns(run))} "
+                f"(nothing published: no such column)"
+            )
         # The run waits for review on the site: staff can fix the guesses there and publish.
         page = settings.SITE_URL + reverse("publish:run", args=[run.uid])
         if opts["dry_run"]:
@@ -150,16 +165,32 @@ class Command(BaseCommand):
                 f"データセットを作れません (cannot create the dataset): {_message(error)}"
             ) from None
 
+    def _forget(self, dataset: Dataset, created: bool) -> None:
+        """A dataset this command made for a file that gave nothing to review goes again:
+        it would stay behind empty (a --dry-run's stays, with the run staff continue)."""
+        if created:
+            dataset.delete()
+            self.stdout.write(
+                f"データセット {dataset.name} は作りませんでした。 (dataset not created)"
+            )
+
     def _department(self, name: str | None) -> Department:
         if not name:
             raise CommandError(
                 "データセットがないので --department で部署を指定してください。 "
                 "(the dataset does not exist: give --department)"
             )
-        department = Department.objects.filter(Q(slug=name) | Q(name=name)).first()
-        if department is None:
-            raise CommandError(f"部署 {name} がありません。 (no such department)")
-        return department
+        by_name = Q(slug=name) | Q(name=name) | Q(name_en__iexact=name)
+        if name.isdigit():
+            by_name |= Q(pk=int(name))
+        found = list(Department.objects.filter(by_name)[:2])
+        if not found:  # a section's short name: 子育て支援課 for 子ども家庭部 子育て支援課
+            found = list(Department.objects.filter(name__endswith=f" {name}")[:2])
+        if len(found) == 1:
+            return found[0]
+        known = "、".join(f"{d.slug} ({d.name})" for d in Department.objects.order_by("slug"))
+        problem = "がありません" if not found else "が複数あります"
+        raise CommandError(f"部署 {name} {problem}。部署: {known} (no such department)")
 
     def _options(self, path: Path, opts: dict[str, Any]) -> dict[str, Any]:
         options: dict[str, Any] = {"section_mode": opts["sections"]}
@@ -205,6 +236,17 @@ class Command(BaseCommand):
     def _end_progress(self) -> None:
         if sys.stderr.isatty():
             sys.stderr.write("\n")
+
+
+def _source_columns(run: Run) -> list[str]:
+    return list((run.report or {}).get("source_columns", []))
+
+
+def _unknown_columns(run: Run, names: list[str]) -> list[str]:
+    """Names given for --drop-column or --confirm-public that are no column of the file
+    (nor of the converted table, which a standard may have renamed)."""
+    known = set(_source_columns(run)) | {c["name"] for c in (run.report or {}).get("columns", [])}
+    return [name for name in names if name not in known]
 
 
 def _message(error: Exception) -> str:
