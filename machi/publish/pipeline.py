@@ -453,7 +453,7 @@ def _target(
                         "The standard %(standard)s requires the column “%(column)s”, "
                         "which the file does not have."
                     )
-                    % {"standard": standard.title, "column": name},
+                    % {"standard": standards.standard_title(standard.slug), "column": name},
                 )
             )
     for column in extra:
@@ -467,7 +467,7 @@ def _target(
                     "standard's columns. In the mapping, give the standard column it is, or "
                     "choose “remove this column” if it is not needed."
                 )
-                % {"column": column, "standard": standard.title},
+                % {"column": column, "standard": standards.standard_title(standard.slug)},
             )
         )
     report["standard"]["mapping"] = mapping

@@ -459,6 +459,20 @@ def test_the_report_is_written_in_the_uploader_s_language(
     assert "is used 2 times" in messages, messages
 
 
+def test_an_english_report_names_the_standard_in_english(
+    editor: User, aeds: Dataset, aed_upload: Callable
+) -> None:
+    lacking = "名称,住所,区\n本郷会館,本郷1-1,文京区\n"
+    with translation.override("en"):
+        run = services.start_run(
+            actor=editor, dataset=aeds, upload=aed_upload(lacking), options={"standard": "aed"}
+        )
+        run = services.convert_run(run)
+    messages = " ".join(p["message"] for p in run.report["problems"])
+    assert "The standard AED Locations requires" in messages, messages
+    assert "is not part of AED Locations" in messages and "AED設置箇所一覧" not in messages
+
+
 def test_a_standard_s_hh_mm_times_are_published_as_written_and_served_as_times(
     editor: User, aeds: Dataset, aed_upload: Callable, resident: Client
 ) -> None:
