@@ -77,6 +77,7 @@ def start_run(
         raise PermissionDenied(_("You cannot edit this dataset."))
     if resource is not None and resource.dataset_id != dataset.pk:
         raise ValidationError({"resource": _("This resource belongs to another dataset.")})
+    _check_replaces_a_table(resource)
     name = Path(upload.name or "upload").name
     # The report is written in the language of whoever uploaded (the worker has none).
     language = get_language() or settings.LANGUAGE_CODE
@@ -100,6 +101,26 @@ def start_run(
         changes={"file": [None, name]},
     )
     return run
+
+
+# What a published table may replace: a table, or a file of rows such as staff uploaded
+# before the pipeline. Not a PDF map or a web page, which residents would lose.
+_TABLE_FORMATS = frozenset({"CSV", "TSV", "TXT", "XLS", "XLSX", "XLSM", "ODS", "JSON"})
+
+
+def _check_replaces_a_table(resource: Resource | None) -> None:
+    current = resource.current if resource is not None else None
+    if current is None or (current.format or "").upper() in _TABLE_FORMATS:
+        return
+    raise ValidationError(
+        {
+            "resource_name": _(
+                "“%(name)s” is a %(format)s file: a table published under its name would "
+                "replace it, and residents would lose it. Give the table another name."
+            )
+            % {"name": resource.name, "format": current.format or _("link")}
+        }
+    )
 
 
 def set_options(*, actor: User, run: Run, options: dict[str, Any]) -> Run:

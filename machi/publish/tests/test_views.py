@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from machi.accounts.models import Department
+from machi.catalog import services as catalog
 from machi.catalog.models import Dataset
 from machi.publish import services
 from machi.publish.models import Run, RunStatus
@@ -451,6 +452,35 @@ def test_another_sheet_and_its_header_rows_are_chosen_in_one_step(
     assert (run.options["sheet"], run.report["layout"]["header_rows"]) == (1, [4, 5])
     assert [c["name"] for c in run.report["columns"]][:2] == ["名称", "連絡先_電話"]
     assert run.row_count == 1
+
+
+def test_a_table_is_not_published_over_a_pdf_of_the_same_name(
+    client_for: Callable[[User], Client],
+    editor: User,
+    site_admin: User,
+    toilets: Dataset,
+) -> None:
+    """Residents lost the PDF map: the resource became the CSV."""
+    catalog.add_resource(
+        actor=site_admin,
+        dataset=toilets,
+        name="トイレ地図（PDF）",
+        upload=SimpleUploadedFile("map.pdf", b"%PDF-1.4\n"),
+    )
+    client = client_for(editor)
+    response = client.post(
+        "/staff/publish/",
+        {
+            "file": SimpleUploadedFile("t.xlsx", sheet_with_a_title(), content_type=XLSX),
+            "dataset": toilets.pk,
+            "resource_name": "トイレ地図（PDF）",
+            "standard": "auto",
+        },
+    )
+    assert response.status_code == 200 and not Run.objects.exists()
+    page = response.content.decode()
+    assert "「トイレ地図（PDF）」は PDF のファイルです" in page
+    assert toilets.resources.get().current.format == "PDF"
 
 
 def test_staff_remove_a_column_the_standard_lacks_and_take_it_back(
