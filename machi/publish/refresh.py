@@ -29,7 +29,13 @@ from machi.audit import services as audit
 from machi.catalog import permissions
 from machi.publish import tasks
 from machi.publish.models import Refresh, Run, RunStatus, drop_folder
-from machi.publish.services import convert_run, open_findings, publish_run, start_run
+from machi.publish.services import (
+    convert_run,
+    open_findings,
+    publish_run,
+    replacement,
+    start_run,
+)
 
 
 def save_refresh(*, actor: User, refresh: Refresh) -> Refresh:
@@ -160,6 +166,9 @@ def _held_because(refresh: Refresh, run: Run) -> str:
             "added": "、".join(c for c in columns if c not in published) or "-",
             "missing": "、".join(c for c in published if c not in columns) or "-",
         }
+    warnings = replacement(run).warnings
+    if warnings:  # a part of the table, or another municipality's file
+        return " ".join([*warnings, _("Publish it on the site if it is right.")])
     return ""
 
 

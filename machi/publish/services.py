@@ -16,6 +16,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -269,6 +270,71 @@ def only_table(dataset: Dataset) -> Resource | None:
     (its PDFs and links are not tables), or none when it has several or none."""
     tables = list(dataset.resources.filter(current__table__isnull=False)[:2])
     return tables[0] if len(tables) == 1 else None
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """What publishing a run would replace, and what in it deserves a second look."""
+
+    served: ResourceVersion | None  # the version residents get now
+    served_rows: int | None
+    warnings: list[str]
+
+
+# A new version with fewer than this share of the served rows is probably part of the
+# file, or another one: a person should look before residents get it.
+SHRINK_WARNING = 0.5
+SHRINK_MIN_ROWS = 10  # small tables change by a few rows without meaning anything
+
+
+def replacement(run: Run) -> Replacement:
+    """The version a run would replace, with warnings: far fewer rows than are served, or
+    the local government code of another municipality (a file from elsewhere)."""
+    served = run.resource.current if run.resource is not None else None
+    table = getattr(served, "table", None) if served is not None else None
+    rows = table.row_count if table is not None else None
+    warnings = []
+    if rows and rows >= SHRINK_MIN_ROWS and run.row_count < rows * SHRINK_WARNING:
+        warnings.append(
+            _(
+                "Version %(n)d, served now, has %(served)s rows; this file has %(rows)s. "
+                "Check that it is the whole table."
+            )
+            % {"n": served.number, "served": f"{rows:,}", "rows": f"{run.row_count:,}"}
+        )
+    foreign = _foreign_codes(run)
+    if foreign:
+        warnings.append(
+            _(
+                "The local government code in this file is %(codes)s, not this "
+                "municipality's (%(own)s). Check that it is the right file."
+            )
+            % {"codes": _(", ").join(foreign), "own": settings.MACHI_MUNICIPALITY_CODE}
+        )
+    return Replacement(served=served, served_rows=rows, warnings=warnings)
+
+
+def _foreign_codes(run: Run) -> list[str]:
+    """Codes of other municipalities in the first rows' publisher code column (the
+    standard's first `lg-code` field), as the report previews them."""
+    slug = (run.schema or {}).get("x-standard")
+    try:
+        standard = standards.get(slug) if slug else None
+    except KeyError:
+        return []
+    if standard is None:
+        return []
+    fields = [f["name"] for f in standard.schema["fields"] if f.get("check") == "lg-code"]
+    preview = (run.report or {}).get("preview") or []
+    if not fields or not preview or fields[0] not in preview[0]:
+        return []
+    column = preview[0].index(fields[0])
+    own = settings.MACHI_MUNICIPALITY_CODE
+    codes = {row[column] for row in preview[1:] if len(row) > column and row[column]}
+    # The prefecture's code (13 for 東京都, 130001) is not another municipality's.
+    return sorted(
+        c for c in codes if c != own and c[:5] != own[:5] and len(c) >= 5 and c[2:5] != "000"
+    )
 
 
 def open_findings(run: Run) -> list[dict[str, Any]]:

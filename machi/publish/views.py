@@ -133,6 +133,7 @@ def _run_context(request: HttpRequest, run: Run, **forms_given: Any) -> dict[str
         context["standard_form"] = forms_given.get("standard_form") or _standard_form(run)
         context["types"] = forms.TYPES
         context["publish_form"] = forms_given.get("publish_form") or forms.PublishForm()
+        context["replacement"] = services.replacement(run)
     return context
 
 

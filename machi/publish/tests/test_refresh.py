@@ -179,6 +179,25 @@ def test_a_file_with_other_columns_waits_for_staff(scheduled: Refresh) -> None:
     assert scheduled.resource.current.number == 1
 
 
+def test_a_file_of_far_fewer_rows_or_another_city_s_waits_for_staff(scheduled: Refresh) -> None:
+    """A part of the export, or another municipality's file in the folder: both convert
+    without errors, but a person looks before residents lose the table they had."""
+    more = "".join(FIVE.replace(",５,", f",{n},") for n in range(5, 15))
+    drop(scheduled, AED_CSV + more)
+    assert refresh.run_refresh(scheduled) == "Published version 2."
+    scheduled.refresh_from_db()
+    drop(scheduled, AED_CSV)
+    result = refresh.run_refresh(scheduled)
+    assert result.startswith("New file not published: Version 2, served now, has 13 rows")
+    assert "this file has 3" in result
+    scheduled.refresh_from_db()
+    drop(scheduled, (AED_CSV + more).replace("131059,", "222127,").replace("文京区", "焼津市"))
+    result = refresh.run_refresh(scheduled)
+    assert "The local government code in this file is 222127" in result, result
+    scheduled.resource.refresh_from_db()
+    assert scheduled.resource.current.number == 2
+
+
 def test_a_held_file_is_still_said_to_be_held_when_checked_again(scheduled: Refresh) -> None:
     drop(scheduled, AED_CSV.replace("35.70807", "北緯"))
     refresh.run_refresh(scheduled)

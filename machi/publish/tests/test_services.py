@@ -459,6 +459,24 @@ def test_the_report_is_written_in_the_uploader_s_language(
     assert "is used 2 times" in messages, messages
 
 
+def test_the_publish_step_says_what_is_served_now_and_warns_of_a_much_smaller_table(
+    client_for: Callable[[User], Client], editor: User, aeds: Dataset, aed_upload: Callable
+) -> None:
+    rows = AED_CSV.splitlines(keepends=True)
+    many = AED_CSV + "".join(rows[-1].replace(",３,", f",{n},") for n in range(4, 14))
+    services.publish_run(actor=editor, run=converted(editor, aeds, aed_upload(many)))
+    resource = aeds.resources.get()
+    run = services.convert_run(
+        services.start_run(actor=editor, dataset=aeds, upload=aed_upload(), resource=resource)
+    )
+    page = client_for(editor).get(f"/staff/publish/{run.uid}/").content.decode()
+    publish = page[page.index('id="publish-h"') :]
+    assert "公開中: バージョン 1（13 行）" in publish
+    warning = '<p class="warning">公開中のバージョン 1 は 13 行ですが、このファイルは 3 行です'
+    assert warning in publish
+    assert "団体コード" not in publish  # 131059 is this ward's
+
+
 def test_an_english_report_names_the_standard_in_english(
     editor: User, aeds: Dataset, aed_upload: Callable
 ) -> None:
