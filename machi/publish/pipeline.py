@@ -354,6 +354,23 @@ def _after(rows: Iterator[tuple[int, list[object]]], start: int) -> Iterator[tup
     return ((n, cells) for n, cells in rows if n >= start)
 
 
+def table_sheet(original: Path, filename: str) -> int:
+    """The first sheet holding a table (two rows with two filled cells each among its
+    first rows), passing over a cover or a note sheet (表紙, 説明); else the first."""
+    try:
+        source = reading.open_source(original, filename)
+    except reading.ReadError:
+        return 0  # convert says what is wrong with the file
+    with source:
+        if len(source.sheets) < 2:
+            return 0
+        for sheet in source.sheets:
+            rows = (cells for _n, cells in islice(source.rows(sheet.index), HEAD_ROWS))
+            if sum(1 for cells in rows if sum(c not in ("", None) for c in cells) >= 2) >= 2:
+                return sheet.index
+    return 0
+
+
 def _filled(cells: list[object]) -> bool:
     return any(c not in ("", None) for c in cells)
 

@@ -210,6 +210,9 @@ def convert_run(run: Run, progress: Callable[[str, float], None] | None = None) 
     with _working(run), tempfile.TemporaryDirectory(prefix="machi-publish-") as folder:
         original = _local_copy(run, Path(folder))
         output = Path(folder) / "converted.csv"
+        if "sheet" not in run.options:  # not chosen: the first sheet that holds a table
+            options.sheet = pipeline.table_sheet(original, run.filename)
+            Run.objects.filter(pk=run.pk).update(options={**run.options, "sheet": options.sheet})
         try:
             with translation.override(run.options.get("language") or settings.LANGUAGE_CODE):
                 result = pipeline.convert(original, run.filename, output, options, report_progress)

@@ -338,24 +338,26 @@ def test_the_summary_names_the_sheet_among_the_others_and_the_notes_left_out(
     toilets: Dataset,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    """A workbook whose first sheet is a note: staff see at once which sheet was read and
-    that there are others; a note under the table is said, not dropped in silence."""
+    """A workbook whose first sheet is a note: the sheet with the table is read (a cover
+    was offered as a one-row table), staff see which one and that there are others; a
+    note under the table is said, not dropped in silence."""
     rows = [["名称", "所在地"], ["小石川公園トイレ", "小石川1-1"], [], ["※令和7年4月1日現在"]]
     book = note_then_data(("説明", "データは2枚目のシートにあります。"), ("データ", rows))
     client = client_for(editor)
     run = upload(client, toilets, book, "two.xlsx", django_capture_on_commit_callbacks)
-    page = client.get(f"/staff/publish/{run.uid}/").content.decode()
-    summary = page[page.index('id="summary-h"') : page.index('id="layout-h"')]
-    assert "<strong>説明</strong>" in summary and "データ" in summary
-    assert "別のシートを選ぶ" in summary
-    run.options["sheet"] = 1
-    run.save()
-    services.convert_run(run)
+    assert (run.options["sheet"], run.row_count) == (1, 1)
     page = client.get(f"/staff/publish/{run.uid}/").content.decode()
     summary = page[page.index('id="summary-h"') : page.index('id="layout-h"')]
     assert "<strong>データ</strong>" in summary
     assert "ほかのシート: 説明)" in summary  # the last sheet read: no comma left hanging
+    assert "別のシートを選ぶ" in summary
     assert "※令和7年4月1日現在" in summary
+    run.options["sheet"] = 0  # staff's choice holds
+    run.save()
+    services.convert_run(run)
+    page = client.get(f"/staff/publish/{run.uid}/").content.decode()
+    summary = page[page.index('id="summary-h"') : page.index('id="layout-h"')]
+    assert "<strong>説明</strong>" in summary and "データ" in summary
 
 
 def test_a_header_only_upload_offers_no_publish_button(
@@ -439,9 +441,14 @@ def test_another_sheet_and_its_header_rows_are_chosen_in_one_step(
     """The header rows were checked against the rows of the sheet being left."""
     rows = [["文京区 施設一覧"], [], [], ["名称", "連絡先"], ["", "電話"], ["本郷会館", "03"]]
     book = note_then_data(("表紙", "施設一覧（令和6年度）"), ("施設一覧", rows))
+    sheets = openpyxl.load_workbook(io.BytesIO(book))
+    for row in (["項目", "内容"], ["作成", "令和6年"]):  # a small table of its own: read first
+        sheets["表紙"].append(row)
+    out = io.BytesIO()
+    sheets.save(out)
     client = client_for(editor)
-    run = upload(client, toilets, book, "two.xlsx", django_capture_on_commit_callbacks)
-    assert run.report["layout"]["last_head_row"] == 1  # the cover sheet's one row
+    run = upload(client, toilets, out.getvalue(), "two.xlsx", django_capture_on_commit_callbacks)
+    assert (run.options["sheet"], run.report["layout"]["last_head_row"]) == (0, 3)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             f"/staff/publish/{run.uid}/layout",
