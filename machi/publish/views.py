@@ -257,6 +257,10 @@ def run_privacy(request: HttpRequest, uid: str) -> HttpResponse:
     run = _run(request, uid)
     confirmed = set(run.options.get("privacy_confirmed", []))
     dropped = set(run.options.get("drop_columns", []))
+    restored = request.POST.get("restore")
+    if restored in dropped:  # a removed column taken back: it is converted and asked again
+        messages.success(request, _("Column %(column)s is back.") % {"column": restored})
+        return _reconvert(request, run, {"drop_columns": sorted(dropped - {restored})})
     unanswered = []
     for column in dict.fromkeys(f["column"] for f in run.report.get("privacy", [])):
         choice = request.POST.get(f"privacy_{column}")
@@ -276,12 +280,20 @@ def run_privacy(request: HttpRequest, uid: str) -> HttpResponse:
             )
             % {"columns": _(", ").join(unanswered)},
         )
-    if dropped != set(run.options.get("drop_columns", [])):
+    removed = dropped - set(run.options.get("drop_columns", []))
+    if removed:
+        messages.success(
+            request,
+            _("Removed %(columns)s; “Removed columns” below can bring it back.")
+            % {"columns": _(", ").join(sorted(removed))},
+        )
         return _reconvert(
             request, run, {"privacy_confirmed": sorted(confirmed), "drop_columns": sorted(dropped)}
         )
     # Confirming needs no new conversion: the findings stay in the report, marked as seen.
     services.confirm_public(actor=request.user, run=run, columns=sorted(confirmed))
+    if not unanswered:
+        messages.success(request, _("Saved."))
     return redirect("publish:run", uid=run.uid)
 
 

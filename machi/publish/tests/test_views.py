@@ -290,6 +290,36 @@ def test_a_column_with_two_kinds_of_personal_data_is_one_question(
     assert "メールアドレス" in privacy and "携帯電話番号" in privacy
 
 
+def test_a_column_removed_as_personal_data_is_listed_and_can_be_brought_back(
+    client_for: Callable[[User], Client],
+    editor: User,
+    toilets: Dataset,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """With no standard, the removed column vanished from the report for good."""
+    client = client_for(editor)
+    data = workbook_bytes([["名称", "携帯電話"], ["A", "090-1234-5678"], ["B", ""]])
+    run = upload(client, toilets, data, "people.xlsx", django_capture_on_commit_callbacks)
+    url = f"/staff/publish/{run.uid}/privacy"
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, {"privacy_携帯電話": "remove"})
+    page = client.get(f"/staff/publish/{run.uid}/").content.decode()
+    assert "携帯電話 を削除しました。下の「削除した列」から元に戻せます。" in page
+    run.refresh_from_db()
+    assert [c["name"] for c in run.report["columns"]] == ["名称"]
+    removed = page[
+        page.index('id="removed-h"') : page.index("</section>", page.index('id="removed-h"'))
+    ]
+    assert '<button type="submit" name="restore" value="携帯電話"' in removed
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, {"restore": "携帯電話"})
+    page = client.get(f"/staff/publish/{run.uid}/").content.decode()
+    assert "「携帯電話」列を元に戻しました。" in page and 'id="removed-h"' not in page
+    run.refresh_from_db()
+    assert [c["name"] for c in run.report["columns"]] == ["名称", "携帯電話"]
+    assert run.options["drop_columns"] == []
+
+
 def test_english_staff_pages_name_the_dataset_and_the_standard_in_english(
     titled: tuple[Client, Run], toilets: Dataset
 ) -> None:
