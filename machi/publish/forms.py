@@ -77,7 +77,7 @@ class UploadForm(DescribedErrors, forms.Form):
                 field.widget.attrs["aria-describedby"] = f"id_{name}-help"
 
 
-class LayoutForm(forms.Form):
+class LayoutForm(DescribedErrors, forms.Form):
     sheet = forms.TypedChoiceField(label=_("Sheet"), coerce=int, choices=(), required=False)
     header_rows = forms.CharField(
         label=_("Header row numbers"),

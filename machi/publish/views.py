@@ -116,6 +116,16 @@ def _run_context(request: HttpRequest, run: Run, **forms_given: Any) -> dict[str
         ],
     }
     context["editable"] = run.status == RunStatus.REVIEW
+    # A refused form re-renders the whole page: the summary at its top says where.
+    context["form_errors"] = [
+        (anchor, label)
+        for key, anchor, label in (
+            ("layout_form", "layout-form", _("The header and the sheet")),
+            ("standard_form", "standard-h", _("National standard")),
+            ("publish_form", "publish-h", _("Publish")),
+        )
+        if forms_given.get(key) is not None and forms_given[key].errors
+    ]
     if run.status in {RunStatus.REVIEW, RunStatus.PUBLISHED} and "layout" in report:
         found = report["layout"]
         width = max((len(cells) for _n, cells in found["head"]), default=0)

@@ -180,7 +180,18 @@ def test_a_header_and_data_start_that_do_not_fit_are_refused(
         },
     )
     assert response.status_code == 400
-    assert message in response.content.decode()
+    page = response.content.decode()
+    assert message in page
+    # Announced at the top, linked to the unfolded form, and tied to its field.
+    summary = page[
+        page.index('id="error-summary"') : page.index("</div>", page.index('id="error-summary"'))
+    ]
+    assert (
+        'role="alert"' in summary and '<a href="#layout-form">見出しとシートの指定</a>' in summary
+    )
+    assert '<details id="layout-form" open>' in page
+    field = "body_start" if body_start else "header_rows"
+    assert f'id="id_{field}-error" role="alert"' in page and 'aria-invalid="true"' in page
     run.refresh_from_db()
     assert run.report["layout"]["header_rows"] == [4]  # the draft is as it was
 

@@ -1,6 +1,20 @@
-// Follows a conversion or load in progress and reloads the page when it is done.
+// The run page: follows a conversion or load in progress and reloads the page when it is
+// done; opens a folded form that a link or an error points at.
 (function () {
   "use strict";
+
+  // A link to a folded form (別のシートを選ぶ → #layout-form) unfolds it.
+  function openTarget() {
+    var target = window.location.hash && document.getElementById(window.location.hash.slice(1));
+    if (target && target.tagName === "DETAILS") target.open = true;
+  }
+  window.addEventListener("hashchange", openTarget);
+  openTarget();
+
+  // A refused form: its summary takes the focus, so that it is read first.
+  var summary = document.getElementById("error-summary");
+  if (summary) summary.focus();
+
   var box = document.querySelector("[data-progress-url]");
   if (!box) return;
   var bar = document.getElementById("run-progress");
