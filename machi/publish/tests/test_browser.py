@@ -142,3 +142,55 @@ def test_the_dashboard_reads_on_a_phone(
     # The table keeps its semantics for screen readers: a row header and labelled cells.
     assert page.get_by_role("rowheader", name="AED設置場所一覧").is_visible()
     page.screenshot(path=str(RESULTS / "dashboard-phone.png"), full_page=True)
+
+
+@pytest.fixture
+def published_twice(
+    editor: User, kikaku: Department, make_dataset: Callable[..., Dataset], settings: Any
+) -> str:
+    """Two versions of a table, one with a removed column; returns the resource's uid."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from machi.publish import services
+
+    settings.MACHI_REQUIRE_2FA = False
+    dataset = make_dataset(kikaku, "aed", "AED設置場所一覧（文京区内の区立施設と民間施設の全件）")
+    version = None
+    for n in (1, 2):
+        data = workbook_bytes(
+            [["施設名", "担当メモ"], *([f"区立施設{i}", "休職中"] for i in range(n))]
+        )
+        run = services.start_run(
+            actor=editor,
+            dataset=dataset,
+            upload=SimpleUploadedFile(f"AED設置場所一覧_令和6年度_作業用_{n}.xlsx", data),
+            resource=version.resource if version else None,
+            options={"standard": "", "drop_columns": ["担当メモ"]},
+        )
+        version = services.publish_run(actor=editor, run=services.convert_run(run))
+    return str(version.resource.uid)
+
+
+def test_the_uploads_and_versions_read_on_a_phone(
+    live_server,  # type: ignore[no-untyped-def]
+    published_twice: str,
+    browser_page,  # type: ignore[no-untyped-def]
+) -> None:
+    """The report's link, the status and the rows were off-screen at 390 px."""
+    page = browser_page
+    page.goto(live_server.url + "/staff/publish/")
+    page.get_by_label("ユーザー名").fill("editor")
+    page.get_by_label("パスワード").fill("correct horse battery")
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_url("**/staff/publish/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    status = page.locator("td[data-label='状態']").first
+    box = status.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 390 and status.is_visible()
+    page.screenshot(path=str(RESULTS / "uploads-phone.png"), full_page=True)
+    page.goto(live_server.url + f"/staff/publish/resource/{published_twice}/versions")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    rows = page.locator("td[data-label='行数']").first
+    box = rows.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 390 and rows.is_visible()
+    page.screenshot(path=str(RESULTS / "versions-phone.png"), full_page=True)

@@ -421,7 +421,7 @@ def test_staff_roll_back_on_the_versions_page(
     # Both publish as 131059_aed.csv: staff tell them apart by the file they uploaded.
     assert f'<a href="/staff/publish/{run.uid}/">AED_4月分.csv</a>' in page
     # The roll-back button comes right after the version: on a phone the rest scrolls away.
-    head = page[page.index("<thead>") : page.index("</thead>")]
+    head = page[page.index("<thead") : page.index("</thead>")]
     assert head.index("バージョン") < head.index("現在") < head.index("アップロード日時")
     confirm = f"/staff/publish/resource/{v1.resource.uid}/versions/{v1.number}/rollback"
     assert f'<a class="button secondary" href="{confirm}">v1 を現在のバージョンにする</a>' in page

@@ -343,7 +343,7 @@ def test_english_staff_pages_name_the_dataset_and_the_standard_in_english(
     assert ">Public toilets</a>" in english and ">公衆トイレ</a>" not in english
     assert "Matched to Public Toilets" in english and "公衆トイレ一覧 (public-toilet" not in english
     listed = client.get("/staff/publish/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "<td>Public toilets</td>" in listed
+    assert '<td role="cell" data-label="Dataset">Public toilets</td>' in listed
     japanese = client.get(f"/staff/publish/{run.uid}/").content.decode()
     assert ">公衆トイレ</a>" in japanese and "「公衆トイレ一覧」に一致しました" in japanese
 
@@ -576,3 +576,11 @@ def test_staff_remove_a_column_the_standard_lacks_and_take_it_back(
     form |= {f"map_{memo}": "名称"}
     page = client.post(f"/staff/publish/{run.uid}/standard", form).content.decode()
     assert "「名称」、「担当メモ」が、どれも標準の列「名称」に割り当てられています。" in page
+
+
+def test_staff_pages_leave_out_the_residents_chat(
+    client_for: Callable[[User], Client], editor: User, resident: Client
+) -> None:
+    """On a phone its floating button covered the upload form's fields."""
+    assert 'id="ask-widget"' not in client_for(editor).get("/staff/publish/").content.decode()
+    assert 'id="ask-widget"' in resident.get("/").content.decode()
