@@ -108,7 +108,11 @@ def _run_context(request: HttpRequest, run: Run, **forms_given: Any) -> dict[str
                 **column,
                 "type_label": reports.TYPE_NAMES.get(column["type"], column["type"]),
                 "changes": [
-                    {**change, "label": reports.rule_name(change["rule"])}
+                    {
+                        **change,
+                        "label": reports.rule_name(change["rule"]),
+                        "samples": _shown_samples(change),
+                    }
                     for change in column["changes"]
                 ],
             }
@@ -145,6 +149,17 @@ def _run_context(request: HttpRequest, run: Run, **forms_given: Any) -> dict[str
         context["publish_form"] = forms_given.get("publish_form") or forms.PublishForm()
         context["replacement"] = services.replacement(run)
     return context
+
+
+# Spaces made visible in the space rule's samples: before and after looked the same.
+_VISIBLE_SPACES = str.maketrans({" ": "␣", "\u3000": "□", "\t": "⇥", "\xa0": "⍽"})
+
+
+def _shown_samples(change: dict[str, Any]) -> list[list[str]]:
+    samples = change.get("samples", [])
+    if change.get("rule") != "space":
+        return samples
+    return [[str(text).translate(_VISIBLE_SPACES) for text in pair] for pair in samples]
 
 
 def _standard_form(run: Run, data: Any = None) -> forms.StandardForm:

@@ -584,3 +584,17 @@ def test_staff_pages_leave_out_the_residents_chat(
     """On a phone its floating button covered the upload form's fields."""
     assert 'id="ask-widget"' not in client_for(editor).get("/staff/publish/").content.decode()
     assert 'id="ask-widget"' in resident.get("/").content.decode()
+
+
+def test_a_space_change_shows_the_spaces_it_changed(
+    client_for: Callable[[User], Client],
+    editor: User,
+    toilets: Dataset,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """「本郷  会館」 → 「本郷 会館」 looked the same on both sides of the arrow."""
+    client = client_for(editor)
+    data = workbook_bytes([["名称", "備考"], ["本郷  会館", "a"], ["春日会館", "b"]])
+    run = upload(client, toilets, data, "spaces.xlsx", django_capture_on_commit_callbacks)
+    page = client.get(f"/staff/publish/{run.uid}/").content.decode()
+    assert '<span class="sample">本郷␣␣会館 → 本郷␣会館</span>' in page
