@@ -6,6 +6,7 @@ the slug, so two machi sites give the same organization the same id.
 """
 
 import datetime
+import re
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -114,11 +115,29 @@ def group(category: Category, *, package_count: int | None = None) -> dict[str, 
     return data
 
 
+# CKAN's tag_name_validator: word characters (Japanese included), spaces, - _ and .;
+# a harvesting CKAN refuses a dataset whose tag has anything else (子育て・教育, 防災/救命).
+_CKAN_TAG_OTHER = re.compile(r"[^\w \-.]+")
+
+
+def ckan_tag_name(name: str) -> str:
+    """A tag as a CKAN may store it: other characters become "-" (子育て-教育); the tag
+    as written stays its display_name."""
+    return _CKAN_TAG_OTHER.sub("-", name).strip("-") or name
+
+
+def tag_names(value: str) -> list[str]:
+    """The tags a CKAN client names by `value`: the tag of that name, and any whose
+    CKAN name it is (a harvester asks for 子育て-教育, machi's tag is 子育て・教育)."""
+    found = [t for t in Tag.objects.values_list("name", flat=True) if ckan_tag_name(t) == value]
+    return list(dict.fromkeys([value, *found]))
+
+
 def tag(name: str) -> dict[str, Any]:
     return {
         "display_name": name,
         "id": derived_id("tag", name),
-        "name": name,
+        "name": ckan_tag_name(name),
         "state": "active",
         "vocabulary_id": None,
     }

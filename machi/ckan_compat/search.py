@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from machi.accounts.models import Department
 from machi.catalog.queries import Filters
+from machi.ckan_compat import dicts
 from machi.ckan_compat.dicts import derived_id
 from machi.ckan_compat.errors import SearchQueryError
 from machi.ckan_compat.models import DatasetIdentity
@@ -184,7 +185,10 @@ def _apply(params: SearchParams, term: re.Match[str]) -> None:
 
 
 def _facet_filter(params: SearchParams, name: str, raw: str, negated: bool) -> None:
-    getattr(params.filters, FACETS[name]).extend(_values(raw))
+    values = _values(raw)
+    if name == "tags":  # by the CKAN name a harvester stored, or as written
+        values = [tag for value in values for tag in dicts.tag_names(value)]
+    getattr(params.filters, FACETS[name]).extend(values)
 
 
 def _owner_org(params: SearchParams, name: str, raw: str, negated: bool) -> None:

@@ -134,9 +134,13 @@ def run_search(ctx: Context, data: dict[str, Any]) -> dict[str, Any]:
     search_facets: dict[str, Any] = {}
     for name in params.facet_fields:
         values = found.facets.get(search_params.FACETS[name], [])[: params.facet_limit]
-        facets[name] = {v.value: v.count for v in values}
+        # Tags go by the name a CKAN stores (子育て-教育), shown as written.
+        named = dicts.ckan_tag_name if name == "tags" else str
+        facets[name] = {named(v.value): v.count for v in values}
         search_facets[name] = {
-            "items": [{"count": v.count, "display_name": v.label, "name": v.value} for v in values],
+            "items": [
+                {"count": v.count, "display_name": v.label, "name": named(v.value)} for v in values
+            ],
             "title": name,
         }
     return {
@@ -237,7 +241,7 @@ def tag_list(ctx: Context, data: dict[str, Any]) -> list[Any]:
     names = list(tags.values_list("name", flat=True))
     if search_params.boolean(data.get("all_fields", False)):
         return [dicts.tag(name) for name in names]
-    return names
+    return list(dict.fromkeys(dicts.ckan_tag_name(name) for name in names))
 
 
 @register("tag_show")
@@ -245,7 +249,7 @@ def tag_show(ctx: Context, data: dict[str, Any]) -> dict[str, Any]:
     ident = str(data.get("id") or "").strip()
     if not ident:
         raise ValidationFailed(_("id: missing value"), fields={"id": [_("Missing value")]})
-    tag = Tag.objects.filter(name=ident).first()
+    tag = Tag.objects.filter(name__in=dicts.tag_names(ident)).first()
     if tag is None:
         tag = next((t for t in Tag.objects.all() if dicts.derived_id("tag", t.name) == ident), None)
     if tag is None:

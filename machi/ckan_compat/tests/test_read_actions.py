@@ -249,3 +249,31 @@ def test_any_start_and_rows_page_through_the_same_order(
     for rows in (1, 2, 3):
         for start in range(4):
             assert names(rows=rows, start=start) == everything[start : start + rows]
+
+
+CKAN_TAG = r"[\w \-.]+"  # CKAN's tag_name_validator: a harvester refuses anything else
+
+
+def test_tags_are_named_as_a_ckan_stores_them_and_shown_as_written(
+    call: Callable[..., Any], catalog: Any, site_admin: Any
+) -> None:
+    """子育て・教育 and 防災/救命 fail CKAN's tag validator: Tokyo's catalog harvesting ours
+    would refuse those datasets. The name is CKAN's, the display_name as written."""
+    import re
+
+    from machi.catalog import services
+
+    tags = ["防災", "防災/救命", "子育て・教育"]
+    services.update_dataset(actor=site_admin, dataset=catalog["aed"], tags=tags)
+    package = call("package_show", id="aed")[1]["result"]
+    named = {t["display_name"]: t["name"] for t in package["tags"]}
+    assert named == {"防災": "防災", "防災/救命": "防災-救命", "子育て・教育": "子育て-教育"}
+    listed = call("tag_list")[1]["result"]
+    assert "防災-救命" in listed and all(re.fullmatch(CKAN_TAG, name) for name in listed)
+    assert call("tag_show", id="防災-救命")[1]["result"]["display_name"] == "防災/救命"
+    found = call("package_search", fq="tags:子育て-教育", **{"facet.field": '["tags"]'})[1]
+    assert [p["name"] for p in found["result"]["results"]] == ["aed"]
+    facet = found["result"]["search_facets"]["tags"]["items"]
+    items = {i["name"]: i["display_name"] for i in facet}
+    assert items["子育て-教育"] == "子育て・教育"
+    assert call("package_search", fq="tags:子育て・教育")[1]["result"]["count"] == 1
