@@ -251,8 +251,8 @@ def test_the_report_names_types_and_changes_in_the_readers_language(
     with django_capture_on_commit_callbacks(execute=True):
         client.post(f"/staff/publish/{run.uid}/publish", {})
     page = client.get(f"/staff/publish/{run.uid}/").content.decode()
-    assert "<td>日付</td>" in page and "<td>文字列</td>" in page  # not date, string
-    assert "<td>date</td>" not in page
+    assert 'data-label="型">日付</td>' in page and 'data-label="型">文字列</td>' in page
+    assert 'data-label="型">date</td>' not in page  # not date, string
 
 
 def test_the_file_s_first_rows_are_shown_with_spreadsheet_column_letters(
