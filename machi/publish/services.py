@@ -305,6 +305,19 @@ def replacement(run: Run) -> Replacement:
             )
             % {"n": served.number, "served": f"{rows:,}", "rows": f"{run.row_count:,}"}
         )
+    if table is not None:
+        # Columns with data on both sides: a standard's columns are there, empty or not.
+        before = [c.name for c in table.column_list if not c.empty]
+        after = {c["name"] for c in (run.report or {}).get("columns", []) if c.get("source")}
+        shared = sum(name in after for name in before)
+        if before and shared * 2 < len(before):  # another table under this one's name
+            warnings.append(
+                _(
+                    "Only %(shared)d of the %(columns)d columns served now are in this "
+                    "file. If it is another table, upload it under a new resource name."
+                )
+                % {"shared": shared, "columns": len(before)}
+            )
     foreign = _foreign_codes(run)
     if foreign:
         warnings.append(

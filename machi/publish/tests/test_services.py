@@ -473,7 +473,14 @@ def test_the_publish_step_says_what_is_served_now_and_warns_of_a_much_smaller_ta
     publish = page[page.index('id="publish-h"') :]
     assert "公開中: バージョン 1（13 行）" in publish
     warning = '<p class="warning">公開中のバージョン 1 は 13 行ですが、このファイルは 3 行です'
-    assert warning in publish
+    assert warning in publish and "列のうち" not in publish  # the same columns
+    # Another table under this one's name: its columns say so.
+    other = "施設種別,地区,保育園名\n認可保育園,芝,芝保育園\n"
+    run = services.convert_run(
+        services.start_run(actor=editor, dataset=aeds, upload=aed_upload(other), resource=resource)
+    )
+    page = client_for(editor).get(f"/staff/publish/{run.uid}/").content.decode()
+    assert "公開中の表の 12 列のうち、このファイルにあるのは 0 列だけです" in page
     assert "団体コード" not in publish  # 131059 is this ward's
 
 
