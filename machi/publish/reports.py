@@ -30,6 +30,7 @@ RULE_NAMES = {
     "swapped-latlon": pgettext_lazy("change rule", "latitude and longitude swapped"),
     "lg-code": pgettext_lazy("change rule", "check digit of the local government code"),
     "dash": pgettext_lazy("change rule", "mark for an empty cell"),
+    "mark": pgettext_lazy("change rule", "mark to 1 or empty"),
 }
 
 
@@ -105,7 +106,9 @@ def as_text(run: Run) -> str:
             kind = column["type"]
             lines.append(f"  {column['name']}{renamed}: {TYPE_NAMES.get(kind, kind)} ({kind})")
             for change in column["changes"]:
-                sample = "; ".join(f"{a} → {b}" for a, b in change["samples"][:2])
+                sample = "; ".join(
+                    f"{a} → {b if b != '' else _('(empty)')}" for a, b in change["samples"][:2]
+                )
                 lines.append(
                     "    "
                     + _("%(rule)s: %(n)s changed (%(sample)s)")

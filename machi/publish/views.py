@@ -156,7 +156,7 @@ _VISIBLE_SPACES = str.maketrans({" ": "␣", "\u3000": "□", "\t": "⇥", "\xa0
 
 
 def _shown_samples(change: dict[str, Any]) -> list[list[str]]:
-    samples = change.get("samples", [])
+    samples = [[a, b if b != "" else _("(empty)")] for a, b in change.get("samples", [])]
     if change.get("rule") != "space":
         return samples
     return [[str(text).translate(_VISIBLE_SPACES) for text in pair] for pair in samples]

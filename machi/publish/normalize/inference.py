@@ -41,6 +41,7 @@ _ROLE_RULES = {
     "phone": "phone",
     "postcode": "postcode",
     "clock": "time",
+    "mark": "mark",
 }
 
 
@@ -231,6 +232,8 @@ def plan_columns(
             elif kind in ("integer", "number"):
                 unit = (_number_type(values, 0.0) or ("", ""))[1]
         spec = standard_fields.get(name, {})
+        if kind == "string" and spec.get("constraints", {}).get("enum") == ["1"]:
+            role = "mark"  # the 2023 standards' 1-or-empty columns; files mark them ○
         rules = ["width", "space"]
         if kind != "string":
             rules.append("dash")

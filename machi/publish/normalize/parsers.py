@@ -297,6 +297,22 @@ def normalise_postcode(text: str) -> str:
     return text if match is None else f"{match[1]}-{match[2]}"
 
 
+_MARKED = {word for word, value in _FLAG_VALUE.items() if value} | {"●", "✓", "✔", "レ"}
+_UNMARKED = {word for word, value in _FLAG_VALUE.items() if not value} | {"－", "-", "ー"}
+
+
+def normalise_mark(text: str) -> str:
+    """A standard's "1 or empty" column (災害種別_洪水: 1 when the place serves floods):
+    ○, 〇, ◯, ●, 有, あり … → 1; ×, 無, なし, - … → empty. Other text stays, for the
+    standard's check to report."""
+    folded = text.lower()
+    if folded in _MARKED:
+        return "1"
+    if folded in _UNMARKED:
+        return ""
+    return text
+
+
 def normalise_clock(text: str) -> str:
     """A time as HH:MM text (string columns holding 24:00); other text is left alone."""
     try:

@@ -17,6 +17,7 @@ from machi.publish.normalize.parsers import (
     _NO_VALUE,
     _Invalid,
     normalise_clock,
+    normalise_mark,
     normalise_phone,
     normalise_postcode,
     parse_date,
@@ -235,6 +236,7 @@ _ROLE_TEXT: dict[str, tuple[Callable[[str], str], str]] = {
     "phone": (normalise_phone, "phone"),
     "postcode": (normalise_postcode, "postcode"),
     "clock": (normalise_clock, "time"),
+    "mark": (normalise_mark, "mark"),
 }
 _ROLE_PARSERS = {
     "lat": lambda value, unit: parse_degrees(value),
@@ -249,9 +251,10 @@ class ColumnPlan:
     """How one column is cleaned and typed; counts what it changed and what it could not read.
 
     `role` refines the type: "lat"/"lon" (degrees; `partner` is the index of the other
-    coordinate's plan), "phone", "postcode", "clock" (times kept as text). `unit` is the
-    unit stripped from numbers (円, 人, ㎡ …). `by_standard`: the type is the national
-    standard's (staff did not change it), so text is no way out for a bad cell.
+    coordinate's plan), "phone", "postcode", "clock" (times kept as text), "mark" (a
+    standard's 1-or-empty column). `unit` is the unit stripped from numbers (円, 人, ㎡ …).
+    `by_standard`: the type is the national standard's (staff did not change it), so text
+    is no way out for a bad cell.
     `time_format`: the standard's form of a time column ("%H:%M": the national standards
     write 09:00), in which its times are written and judged changed.
     """

@@ -516,3 +516,34 @@ def test_a_standard_s_hh_mm_times_are_published_as_written_and_served_as_times(
         ("08:30:00", "22:00:00"),
         ("09:00:00", "17:30:00"),
     ]
+
+
+def test_a_2023_standard_s_marks_become_1_or_empty(
+    editor: User, make_dataset: Callable[..., Dataset], kikaku: Department
+) -> None:
+    """The 2023 standards want 1 or an empty cell in 災害種別_*; files mark them ○, 〇 or ◯
+    and ×: each such cell was an error staff had to retype."""
+    spaces = make_dataset(kikaku, "evacuation", "指定緊急避難場所一覧")
+    text = (
+        "全国地方公共団体コード,ID,名称,災害種別_洪水,災害種別_地震,指定避難所との重複\n"
+        "131059,001,小石川植物園,○,〇,×\n"
+        "131059,002,六義園,,◯,\n"
+        "131059,003,本郷会館,●,済,\n"
+    )
+    upload = SimpleUploadedFile("避難場所.csv", text.encode("cp932"))
+    run = converted(editor, spaces, upload, standard="evacuation-space-2023")
+    changes = {c["name"]: c["changes"] for c in run.report["columns"]}
+    assert changes["災害種別_洪水"] == [
+        {"rule": "mark", "count": 2, "samples": [["○", "1"], ["●", "1"]]}
+    ]
+    assert changes["指定避難所との重複"][0]["samples"] == [["×", ""]]
+    bad = [p for p in run.report["problems"] if p.get("column") == "災害種別_地震"]
+    assert [(p["row"], p["value"]) for p in bad] == [(4, "済")]  # not a mark: still an error
+    lines = Path(run.output.path).read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    first = dict(zip(header, lines[1].split(","), strict=True))
+    assert (first["災害種別_洪水"], first["災害種別_地震"], first["指定避難所との重複"]) == (
+        "1",
+        "1",
+        "",
+    )
