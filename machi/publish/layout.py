@@ -303,6 +303,19 @@ def section_label(text: str) -> str:
     return (text[1:-1] if text[0] in _BRACKETS else text[1:]).strip()
 
 
+# A first cell that makes a row the sum of the rows above (合計 in a ward's tables), when
+# the rest of the row is numbers. 総数 is left alone: it heads real rows (all ages).
+TOTAL_WORDS = frozenset({"合計", "合 計", "総計", "総 計", "小計", "小 計", "計", "合計:", "計:"})
+
+
+def _only_numbers(cells: list[object], first: int) -> bool:
+    rest = [c for c in cells[first + 1 :] if c != "" and c is not None]
+    return bool(rest) and all(
+        type(c) in (int, float) or (type(c) is str and c.replace(",", "").strip().isdigit())
+        for c in rest
+    )
+
+
 class BodyReader:
     """Streams the data rows after the header; counts what it skipped and why."""
 
@@ -314,6 +327,7 @@ class BodyReader:
         self.sections = 0
         self.blank = 0
         self.footnotes: list[str] = []
+        self.totals: list[int] = []  # 合計 rows left out (row numbers)
         self.ragged = 0  # rows left out for cells beyond the last column (all of them)
         self.short = 0  # rows with fewer cells than the columns, read with empty ones
 
@@ -333,6 +347,10 @@ class BodyReader:
             if number < start:
                 continue
             size = len(cells)
+            if size > first and cells[first] in TOTAL_WORDS and _only_numbers(cells, first):
+                # A sum of the rows above: published, it would be counted with them.
+                self.totals.append(number)
+                continue
             # The usual row starts with two different cells: data, with no more checks
             # (a heading merged across the row repeats itself).
             if not (

@@ -28,7 +28,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from machi.publish import layout as layouts
 from machi.publish import normalize, privacy, reading, standards
@@ -190,6 +190,23 @@ def convert(
             progress=progress,
         )
         collector.extend(body.problems)
+        if body.totals:
+            collector.add(
+                Problem(
+                    code="total-row",
+                    level="warning",
+                    sheet=sheet.name,
+                    row=body.totals[0],
+                    message=ngettext(
+                        "Row %(rows)s is a total (合計) of the rows above and was left out: "
+                        "published, it would be counted with them.",
+                        "Rows %(rows)s are totals (合計) of the rows above and were left out: "
+                        "published, they would be counted with them.",
+                        len(body.totals),
+                    )
+                    % {"rows": _(", ").join(map(str, body.totals[:20]))},
+                )
+            )
         if count == 0:
             # Published, it would replace the table residents use with an empty one.
             if options.body_start:  # staff's choice, not the file, left nothing
@@ -246,6 +263,7 @@ def convert(
         "sections": body.sections,
         "blank_rows": body.blank,
         "footnotes": body.footnotes[:20],
+        "totals": body.totals[:20],
     }
     report["problems"] = [p.as_json() for p in collector.kept]
     report["problem_counts"] = dict(collector.by_code)

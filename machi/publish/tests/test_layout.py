@@ -501,3 +501,17 @@ def test_records_skip_rows_before_the_body() -> None:
     found = Layout(header_rows=[1], body_start=3, columns=["a", "b"], section_mode="drop")
     rows: list[tuple[int, list[object]]] = [(1, ["a", "b"]), (2, ["x", "y"]), (3, ["1", "2"])]
     assert list(BodyReader(found).records(iter(rows))) == [(3, ["1", "2"])]
+
+
+def test_a_total_row_of_numbers_is_left_out_and_counted(tmp_path: Path) -> None:
+    """合計 under a ward's table: published, it is summed with the rows it sums."""
+    text = '地区,男,女\n本郷,10,12\n小石川,8,9\n合計,18,21\n計,"1,800",21\n'
+    _found, body, rows = _read(_csv(tmp_path, text))
+    assert [cells[0] for _n, cells in rows] == ["本郷", "小石川"]
+    assert body.totals == [4, 5]
+
+
+def test_a_row_named_total_that_is_not_numbers_stays(tmp_path: Path) -> None:
+    text = "科目,内容\n合計,各項目の合計額\n総数,1000\n"
+    _found, body, rows = _read(_csv(tmp_path, text))
+    assert [cells[0] for _n, cells in rows] == ["合計", "総数"] and body.totals == []

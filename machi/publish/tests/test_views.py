@@ -598,3 +598,17 @@ def test_a_space_change_shows_the_spaces_it_changed(
     run = upload(client, toilets, data, "spaces.xlsx", django_capture_on_commit_callbacks)
     page = client.get(f"/staff/publish/{run.uid}/").content.decode()
     assert '<span class="sample">本郷␣␣会館 → 本郷␣会館</span>' in page
+
+
+def test_a_total_row_is_said_on_the_run_page(
+    client_for: Callable[[User], Client],
+    editor: User,
+    toilets: Dataset,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    client = client_for(editor)
+    data = workbook_bytes([["地区", "便器数"], ["本郷", 3], ["小石川", 4], ["合計", 7]])
+    run = upload(client, toilets, data, "totals.xlsx", django_capture_on_commit_callbacks)
+    assert run.row_count == 2 and run.report["body"]["totals"] == [4]
+    page = client.get(f"/staff/publish/{run.uid}/").content.decode()
+    assert "4 行目は上の行の合計なので取り込んでいません" in page
