@@ -431,8 +431,14 @@ class Target:
     extra: list[str]
     # The standard's field of each column typed as the standard says (staff kept its type).
     standard_fields: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Values of columns the file lacks but says once (調査年月日 in its title), picked
+    # after the record's own cells.
+    constants: list[object] = field(default_factory=list)
+    width: int = 0  # source columns, after which the constants are picked
 
     def arrange(self, cells: list[object]) -> list[object]:
+        if self.constants:
+            cells = [*cells[: self.width], *self.constants]
         return [None if i is None else cells[i] for i in self.picks]
 
 
@@ -478,8 +484,27 @@ def _target(
     fields = standard.schema["fields"]
     standard_fields = {f["name"]: f for f in fields if f["name"] not in options.types}
     types.update(options.types)
+    constants: list[object] = []
+    title = (report.get("layout") or {}).get("title") or ""
     for name in standard.required():
-        if name not in by_field:
+        day = _day_in(title) if name in AS_OF_FIELDS and name not in by_field else None
+        if day is not None:  # 地域・年齢別人口（令和6年10月1日現在）: the day of every row
+            picks[names.index(name)] = len(columns) + len(constants)
+            constants.append(day)
+            sources[name] = title
+            collector.add(
+                Problem(
+                    code="column-from-title",
+                    level="warning",
+                    column=name,
+                    message=_(
+                        "The file has no column “%(column)s”: it was filled with the date in "
+                        "the title above the table, %(day)s. Check that it is the right day."
+                    )
+                    % {"column": name, "day": day},
+                )
+            )
+        elif name not in by_field:
             collector.add(
                 Problem(
                     code="required-column-missing",
@@ -514,7 +539,24 @@ def _target(
         standard=standard,
         extra=extra,
         standard_fields=standard_fields,
+        constants=constants,
+        width=len(columns),
     )
+
+
+# A standard's "as of" date: one day for the whole table, often said only in its title.
+AS_OF_FIELDS = frozenset({"調査年月日"})
+_TITLE_DAY = re.compile(
+    r"(?:令和|平成|昭和|[RHS])\s*(?:\d{1,2}|元)\s*[年.]\s*\d{1,2}\s*[月.]\s*\d{1,2}\s*日?"
+    r"|\d{4}\s*[年/.-]\s*\d{1,2}\s*[月/.-]\s*\d{1,2}\s*日?"
+)
+
+
+def _day_in(title: str) -> str | None:
+    """The one date written in a table's title (令和6年10月1日現在), as written; None when
+    there is none or more than one (a period: which day would it be?)."""
+    found = _TITLE_DAY.findall(normalize.to_half_width(title))
+    return found[0].strip() if len(found) == 1 else None
 
 
 def _standard(
@@ -631,6 +673,7 @@ class _RecordJob:
         self.coordinates = plans[0]._coordinates if plans else ()
         self.codes = _code_columns(target, plans)
         self.names = target.names
+        self.constants, self.width = target.constants, target.width
         self.plans, self.scanner, self.collector = plans, scanner, collector
 
     def start(self, stream: io.TextIOBase) -> None:
@@ -642,6 +685,8 @@ class _RecordJob:
         rows = [row for row, _cells in chunk]
         # Records are fitted to the columns (layout.BodyReader); a 区分 cell may follow.
         cells = list(zip(*(cells for _row, cells in chunk), strict=False))
+        if self.constants:  # after the source columns (a record may carry an empty 区分)
+            cells = [*cells[: self.width], *([value] * len(rows) for value in self.constants)]
         columns = [
             [None] * len(rows) if pick is None else plan.convert_column(cells[pick], rows)
             for plan, pick in self.steps

@@ -18,7 +18,7 @@ from machi.catalog.models import Dataset
 from machi.datastore.models import Table
 from machi.publish import services
 from machi.publish.models import Run, RunStatus
-from machi.publish.tests.conftest import AED_CSV
+from machi.publish.tests.conftest import AED_CSV, workbook_bytes
 
 pytestmark = pytest.mark.django_db(databases=["default", "datastore"])
 
@@ -547,3 +547,32 @@ def test_a_2023_standard_s_marks_become_1_or_empty(
         "1",
         "",
     )
+
+
+def test_a_population_table_dated_only_in_its_title_gets_its_day(
+    editor: User, make_dataset: Callable[..., Dataset], kikaku: Department
+) -> None:
+    """Wards write 調査年月日 once, in the title (…令和6年10月1日現在): the standard requires
+    it on every row, and the table was refused for it."""
+    people = make_dataset(kikaku, "population", "町丁別人口")
+    head = [["文京区 町丁別人口（令和6年10月1日現在）"], [], ["町丁名", "総数", "男", "女"]]
+    body = [
+        ["大塚一丁目", 1200, 580, 620],
+        ["音羽一丁目", 900, 430, 470],
+        ["合計", 2100, 1010, 1090],
+    ]
+    upload = SimpleUploadedFile("人口.xlsx", workbook_bytes(head + body))
+    run = converted(editor, people, upload, standard="population")
+    errors = [p for p in run.report["problems"] if p["level"] == "error"]
+    assert errors and all(p["column"].endswith(("男性", "女性")) for p in errors)  # age bands
+    assert run.row_count == 2  # the 合計 row is left out
+    warned = [p for p in run.report["problems"] if p["code"] == "column-from-title"]
+    assert warned and "令和6年10月1日" in warned[0]["message"]
+    lines = Path(run.output.path).read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    rows = [dict(zip(header, line.split(","), strict=True)) for line in lines[1:]]
+    assert [(r["地域名"], r["調査年月日"], r["総人口"]) for r in rows] == [
+        ("大塚一丁目", "2024-10-01", "1200"),
+        ("音羽一丁目", "2024-10-01", "900"),
+    ]
+    assert services.published_name(run).endswith("_population_20241001.csv")
