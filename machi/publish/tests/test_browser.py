@@ -112,6 +112,15 @@ def test_editor_uploads_fixes_and_publishes(
     assert records[1]["設置日"] == "令和99年13月1日" and records[2]["設置位置"] == "1階"
 
 
+def sign_in(page: Any, server: str, path: str) -> None:
+    """The editor signs in (no second step) and lands on `path`."""
+    page.goto(server + path)
+    page.get_by_label("ユーザー名").fill("editor")
+    page.get_by_label("パスワード").fill("correct horse battery")
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_url(f"**{path}")
+
+
 @pytest.fixture
 def to_improve(
     editor: User, kikaku: Department, make_dataset: Callable[..., Dataset], settings: Any
@@ -128,11 +137,7 @@ def test_the_dashboard_reads_on_a_phone(
 ) -> None:
     """Each table row is a card at 390 px: nothing to scroll sideways, every cell labelled."""
     page = browser_page
-    page.goto(live_server.url + "/staff/publish/dashboard")
-    page.get_by_label("ユーザー名").fill("editor")
-    page.get_by_label("パスワード").fill("correct horse battery")
-    page.get_by_role("button", name="ログイン").click()
-    page.wait_for_url("**/staff/publish/dashboard")
+    sign_in(page, live_server.url, "/staff/publish/dashboard")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     hints = page.locator(".quality-scores td[data-label='評価を上げるには']").first
     hints.scroll_into_view_if_needed()
@@ -178,11 +183,7 @@ def test_the_uploads_and_versions_read_on_a_phone(
 ) -> None:
     """The report's link, the status and the rows were off-screen at 390 px."""
     page = browser_page
-    page.goto(live_server.url + "/staff/publish/")
-    page.get_by_label("ユーザー名").fill("editor")
-    page.get_by_label("パスワード").fill("correct horse battery")
-    page.get_by_role("button", name="ログイン").click()
-    page.wait_for_url("**/staff/publish/")
+    sign_in(page, live_server.url, "/staff/publish/")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     status = page.locator("td[data-label='状態']").first
     box = status.bounding_box()
