@@ -122,7 +122,7 @@ def _run_context(request: HttpRequest, run: Run, **forms_given: Any) -> dict[str
     context["editable"] = run.status == RunStatus.REVIEW
     # A refused form re-renders the whole page: the summary at its top says where.
     context["form_errors"] = [
-        (anchor, label)
+        (anchor, label, next(iter(forms_given[key].errors.values()))[0])
         for key, anchor, label in (
             ("layout_form", "layout-form", _("The header and the sheet")),
             ("standard_form", "standard-h", _("National standard")),

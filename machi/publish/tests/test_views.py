@@ -189,6 +189,7 @@ def test_a_header_and_data_start_that_do_not_fit_are_refused(
     assert (
         'role="alert"' in summary and '<a href="#layout-form">見出しとシートの指定</a>' in summary
     )
+    assert message in summary  # what is wrong, said there too
     assert '<details id="layout-form" open>' in page
     field = "body_start" if body_start else "header_rows"
     assert f'id="id_{field}-error" role="alert"' in page and 'aria-invalid="true"' in page
