@@ -232,6 +232,21 @@ def test_undecodable_bytes_are_reported_where_they_are(tmp_path: Path) -> None:
     assert rows[2][1] == ["焼津", "東\\x85@京", "あり"]
 
 
+def test_a_utf8_file_with_a_shift_jis_row_pasted_in_is_utf8_with_that_row_reported(
+    tmp_path: Path,
+) -> None:
+    """Shift_JIS read the UTF-8 rows with fewer faults (as other characters): every
+    column name came out garbled and the good rows were blamed."""
+    good = "名称,住所\n文京区役所,東京都文京区春日1-16-21\n本郷図書館,東京都文京区本郷4-8-15\n"
+    data = good.encode("utf-8") + "小石川図書館,東京都文京区小石川5-9-20\n".encode("cp932")
+    (tmp_path / "mixed.csv").write_bytes(data)
+    with open_source(tmp_path / "mixed.csv") as source:
+        assert source.encoding == "UTF-8"
+        assert {(p.row, p.column) for p in source.problems} == {(4, "A"), (4, "B")}
+        rows = list(source.rows())
+    assert rows[0][1] == ["名称", "住所"] and rows[1][1][0] == "文京区役所"
+
+
 def test_undecodable_places_are_capped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(reading, "DECODE_PROBLEMS", 3)
     lines = ["名称,値"] + [f"行{i},x" for i in range(10)]
