@@ -694,6 +694,8 @@ class _RecordJob:
         for i, change in self.codes:
             _complete_codes(columns[i], change)
         found: list[tuple[int, int, Problem]] = []  # (record, order in it, problem)
+        if self.coordinates:  # first: the standard checks a swapped pair as it is swapped
+            found.extend(self._check_coordinates(rows, columns))
         for i, check, only_empty in self.checks:
             # Text is normalised: a cell of spaces only is None by now.
             if only_empty and None not in columns[i]:
@@ -709,8 +711,6 @@ class _RecordJob:
                     if result is not None:
                         problem = _cell_problem(self.names[i], rows[n], columns[i][n], *result)
                         found.append((n, i, problem))
-        if self.coordinates:
-            found.extend(self._check_coordinates(rows, columns))
         texts = [
             _cell_texts(column, plan.shown if plan.time_format else _csv_text)
             for column, (plan, _pick) in zip(columns, self.steps, strict=True)

@@ -576,3 +576,15 @@ def test_a_population_table_dated_only_in_its_title_gets_its_day(
         ("音羽一丁目", "2024-10-01", "900"),
     ]
     assert services.published_name(run).endswith("_population_20241001.csv")
+
+
+def test_a_swapped_pair_is_checked_by_the_standard_as_swapped(
+    editor: User, aeds: Dataset, aed_upload: Callable
+) -> None:
+    """The pair was put right, but the standard's range check had seen 139.75 as latitude
+    first: a mended row blocked publishing."""
+    swapped = AED_CSV.replace("35.71956,139.74068", "139.74068,35.71956")
+    run = converted(editor, aeds, aed_upload(swapped))
+    codes = [(p["code"], p.get("row")) for p in run.report["problems"]]
+    assert ("swapped-latlon", 4) in codes, codes
+    assert run.error_count == 0, run.report["problems"]
