@@ -31,6 +31,7 @@ RULE_NAMES = {
     "lg-code": pgettext_lazy("change rule", "check digit of the local government code"),
     "dash": pgettext_lazy("change rule", "mark for an empty cell"),
     "mark": pgettext_lazy("change rule", "mark to 1 or empty"),
+    "yes-no": pgettext_lazy("change rule", "mark to 有 or 無"),
 }
 
 

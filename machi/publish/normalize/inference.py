@@ -42,7 +42,10 @@ _ROLE_RULES = {
     "postcode": "postcode",
     "clock": "time",
     "mark": "mark",
+    "yes-no": "yes-no",
 }
+# A standard's values for yes and no, as the role that writes them.
+_MARK_ROLES = {("1",): "mark", ("有", "無"): "yes-no"}
 
 
 def _clean(value: object) -> object:
@@ -232,8 +235,9 @@ def plan_columns(
             elif kind in ("integer", "number"):
                 unit = (_number_type(values, 0.0) or ("", ""))[1]
         spec = standard_fields.get(name, {})
-        if kind == "string" and spec.get("constraints", {}).get("enum") == ["1"]:
-            role = "mark"  # the 2023 standards' 1-or-empty columns; files mark them ○
+        enum = tuple(spec.get("constraints", {}).get("enum") or ())
+        if kind == "string" and enum in _MARK_ROLES:
+            role = _MARK_ROLES[enum]  # a standard's 1-or-empty or 有/無; files mark them ○
         rules = ["width", "space"]
         if kind != "string":
             rules.append("dash")

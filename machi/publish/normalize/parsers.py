@@ -178,8 +178,8 @@ _NUMBER = re.compile(
 )
 _UNITS = {
     unit: unit
-    for unit in "円 千円 万円 人 名 件 台 個 本 回 戸 世帯 棟 室 床 席 校 園 箇所 歳 才 ㎡ ㎢"
-    " 平方メートル ha km m メートル cm mm kg t %".split()
+    for unit in "円 千円 万円 人 名 件 台 個 本 基 口 面 回 戸 世帯 棟 室 床 席 校 園 箇所 歳 才"
+    " ㎡ ㎢ 平方メートル ha km m メートル cm mm kg t %".split()
 }
 _UNITS |= {"m²": "㎡", "m2": "㎡", "km2": "㎢", "㎞": "km", "パーセント": "%"}
 _UNITS |= {"ヶ所": "箇所", "ケ所": "箇所", "カ所": "箇所", "か所": "箇所"}
@@ -305,11 +305,20 @@ def normalise_mark(text: str) -> str:
     """A standard's "1 or empty" column (災害種別_洪水: 1 when the place serves floods):
     ○, 〇, ◯, ●, 有, あり … → 1; ×, 無, なし, - … → empty. Other text stays, for the
     standard's check to report."""
+    return _marked(text, "1", "")
+
+
+def normalise_yes_no(text: str) -> str:
+    """A standard's 有/無 column (公衆トイレ 2026): ○, あり, true … → 有; ×, なし … → 無."""
+    return _marked(text, "有", "無")
+
+
+def _marked(text: str, yes: str, no: str) -> str:
     folded = text.lower()
     if folded in _MARKED:
-        return "1"
+        return yes
     if folded in _UNMARKED:
-        return ""
+        return no
     return text
 
 

@@ -20,6 +20,7 @@ from machi.publish.normalize.parsers import (
     normalise_mark,
     normalise_phone,
     normalise_postcode,
+    normalise_yes_no,
     parse_date,
     parse_datetime,
     parse_degrees,
@@ -237,6 +238,7 @@ _ROLE_TEXT: dict[str, tuple[Callable[[str], str], str]] = {
     "postcode": (normalise_postcode, "postcode"),
     "clock": (normalise_clock, "time"),
     "mark": (normalise_mark, "mark"),
+    "yes-no": (normalise_yes_no, "yes-no"),
 }
 _ROLE_PARSERS = {
     "lat": lambda value, unit: parse_degrees(value),
@@ -251,8 +253,9 @@ class ColumnPlan:
     """How one column is cleaned and typed; counts what it changed and what it could not read.
 
     `role` refines the type: "lat"/"lon" (degrees; `partner` is the index of the other
-    coordinate's plan), "phone", "postcode", "clock" (times kept as text), "mark" (a
-    standard's 1-or-empty column). `unit` is the unit stripped from numbers (円, 人, ㎡ …).
+    coordinate's plan), "phone", "postcode", "clock" (times kept as text), "mark" and
+    "yes-no" (a standard's 1-or-empty and 有/無 columns). `unit` is the unit stripped from
+    numbers (円, 人, ㎡ …).
     `by_standard`: the type is the national standard's (staff did not change it), so text
     is no way out for a bad cell.
     `time_format`: the standard's form of a time column ("%H:%M": the national standards

@@ -738,3 +738,35 @@ def test_a_text_column_converted_whole_matches_cell_by_cell(
     assert results[id(whole)][:3] == ["本郷4丁目16番14号", "湯島　二丁目", "NPO法人　ぶんきょう"]
     if role:
         assert whole.changes[role].count >= 2
+
+
+@pytest.mark.parametrize(
+    ("enum", "values", "expected"),
+    [
+        (
+            ["1"],
+            ["○", "〇", "◯", "●", "×", "なし", "1", "済"],
+            ["1", "1", "1", "1", None, None, "1", "済"],
+        ),
+        (
+            ["有", "無"],
+            ["○", "あり", "true", "×", "なし", "有", "不明"],
+            ["有", "有", "有", "無", "無", "有", "不明"],
+        ),
+    ],
+)
+def test_a_standard_s_marks_are_written_as_it_wants_them(
+    enum: list[str], values: list[str], expected: list[object]
+) -> None:
+    """公衆トイレ (2026) wants 有/無 and the 2023 evacuation spaces 1 or empty; files hold ○/×."""
+    field = {"name": "設備", "type": "string", "constraints": {"enum": enum}}
+    plan = plan_columns(
+        ["設備"], [[v] for v in values], types={"設備": "string"}, standard_fields={"設備": field}
+    )[0]
+    assert plan.convert_column(values, list(range(2, 2 + len(values)))) == expected
+
+
+def test_counts_of_fixtures_keep_their_unit() -> None:
+    plan = _plan("男性トイレ総数", ["3基", "2基", "１基"])
+    assert (plan.type, plan.unit) == ("integer", "基")
+    assert _converted(plan, ["3基", "１基"]) == [3, 1]

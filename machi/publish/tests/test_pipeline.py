@@ -295,11 +295,12 @@ def test_a_time_staff_chose_advises_text_for_hours_past_midnight(tmp_path: Path)
 
 def test_a_standard_rule_broken_in_a_cell_names_its_place_once(tmp_path: Path) -> None:
     path = tmp_path / "toilets.csv"
-    path.write_text("名称,車椅子使用者用トイレ有無\n本郷トイレ,あり\n", encoding="utf-8")
+    # あり would be written 有 (a mark the standard takes another way); 不明 is no mark.
+    path.write_text("名称,車椅子使用者用トイレ有無\n本郷トイレ,不明\n", encoding="utf-8")
     result = convert(path, tmp_path, standard="public-toilet-2026")
     (problem,) = [p for p in result.report["problems"] if p["code"] == "enum"]
     assert problem["message"] == (
-        'Row 2, column 車椅子使用者用トイレ有無: "あり" is not one of 有 / 無.'
+        'Row 2, column 車椅子使用者用トイレ有無: "不明" is not one of 有 / 無.'
     )
 
 
