@@ -118,6 +118,12 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text).translate(_OLD_KANJI).lower()
 
 
+@lru_cache(maxsize=4096)
+def reading(text: str) -> str:
+    """The katakana reading Sudachi gives `text` (its words' readings joined)."""
+    return "".join(m.reading_form() for m in _tokenizer().tokenize(text, SplitMode.C))
+
+
 def morphemes(text: str, mode: SplitMode = SplitMode.C) -> list[tuple[str, tuple[str, ...]]]:
     """(surface, part of speech) of every morpheme of normalized `text`, symbols and spaces too."""
     return [(m.surface(), m.part_of_speech()) for m in _tokenizer().tokenize(normalize(text), mode)]

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from machi.lib import japanese
 from machi.lib.i18n import english_requested
 from machi.publish.problems import cut
 
@@ -169,7 +170,9 @@ def header_key(name: str) -> str:
 def _near(a: str, b: str) -> bool:
     """One typo apart: a letter changed, added, dropped, or two neighbours swapped.
 
-    Numbers must agree (man1 is not man2), and 男/女 is never a typo.
+    Numbers must agree (man1 is not man2). A kanji for another is a typo only as the
+    input method makes them, one that reads the same (男姓 for 男性, 番合 for 番号); else it
+    is another word (開館時間 is not 開始時間, 男 is not 女).
     """
     if abs(len(a) - len(b)) > 1 or min(len(a), len(b)) < 4 or a == b:
         return False
@@ -180,10 +183,22 @@ def _near(a: str, b: str) -> bool:
         i += 1
     if len(a) == len(b):
         if a[i + 1 :] == b[i + 1 :]:
-            return {a[i], b[i]} != {"男", "女"}
+            return not (_is_kanji(a[i]) and _is_kanji(b[i])) or _homophones(a, b, i)
         return a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2 :] == b[i + 2 :]
     short, long = (a, b) if len(a) < len(b) else (b, a)
     return short[i:] == long[i + 1 :]
+
+
+def _homophones(a: str, b: str, i: int) -> bool:
+    """Whether the kanji at `i` read alike, alone or with the one before them."""
+    before = max(i - 1, 0)
+    return japanese.reading(a[i]) == japanese.reading(b[i]) or japanese.reading(
+        a[before : i + 1]
+    ) == japanese.reading(b[before : i + 1])
+
+
+def _is_kanji(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf"
 
 
 @cache

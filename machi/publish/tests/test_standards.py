@@ -522,3 +522,10 @@ def test_a_clear_lead_is_matched_without_asking() -> None:
     assert found is not None and found.standard.slug == "aed"
     assert standards.confident_match(standards.match(["名称", "住所", "緯度", "経度"])) is None
     assert standards.confident_match([]) is None
+
+
+def test_a_kanji_for_another_is_a_typo_only_when_it_reads_the_same() -> None:
+    """開館時間 was taken for 開始時間, and every 8:30～17:15 in it became an error."""
+    facility = get("public-facility")
+    assert "開館時間" not in match_to(facility, ["名称", "開館時間"]).mapping
+    assert match_to(get("aed"), ["名称", "電話番合"]).mapping["電話番合"] == "電話番号"
