@@ -167,6 +167,21 @@ def header_key(name: str) -> str:
     return _DROP.sub("", "".join(chars))
 
 
+_QUALIFIER = re.compile(r"[(（［\[【][^)）］\]】]*[)）］\]】]")
+
+
+def _plainer_keys(name: str) -> list[str]:
+    """Keys of a header that matched nothing, said more plainly: without what its
+    brackets qualify (緯度（世界測地系）, 経度(東経)), and for a header joined from two
+    rows whose lower row is a short word (人口_男, 総数_計), that word: a longer one is a
+    standard's own compound name (所在地_都道府県)."""
+    keys = [header_key(_QUALIFIER.sub("", name))]
+    lower = name.rsplit("_", 1)[1] if "_" in name else ""
+    if 0 < len(lower) <= 2:
+        keys.append(header_key(lower))
+    return [key for key in keys if key]
+
+
 def _near(a: str, b: str) -> bool:
     """One typo apart: a letter changed, added, dropped, or two neighbours swapped.
 
@@ -279,6 +294,13 @@ def match_to(standard: Standard, columns: list[str]) -> Match:
             near = {name for other, name in candidates if _near(key, other)}
             if len(near) == 1:
                 assign(i, near.pop())
+    for i, column in enumerate(columns):
+        if keys[i] and i not in assigned:
+            for key in _plainer_keys(column):
+                found = index.names.get(key) or index.aliases.get(key)
+                if found is not None and found not in taken:
+                    assign(i, found)
+                    break
 
     named = [i for i, key in enumerate(keys) if key]
     total = sum(index.weights.values())
@@ -309,6 +331,15 @@ def confident_match(candidates: list[Match]) -> Match | None:
     best = candidates[0]
     runner_up = candidates[1].score if len(candidates) > 1 else 0.0
     if best.score >= CONFIDENT or (best.score >= LEADING and best.score >= LEAD * runner_up):
+        return best
+    # Near in score, but it explains a column by a field none of the close ones has, and
+    # they explain no column that it does not: of those, the AED list's 設置位置 is AED's
+    # alone, its name, address and coordinates are everyone's.
+    close = [c for c in candidates[1:] if c.score * LEAD > best.score]
+    explained = set(best.mapping)
+    others = {name for c in close for name in c.standard.field_names()}
+    own = any(name not in others for name in best.mapping.values())
+    if best.score >= LEADING and own and all(set(c.mapping) <= explained for c in close):
         return best
     return None
 

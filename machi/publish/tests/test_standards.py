@@ -529,3 +529,19 @@ def test_a_kanji_for_another_is_a_typo_only_when_it_reads_the_same() -> None:
     facility = get("public-facility")
     assert "開館時間" not in match_to(facility, ["名称", "開館時間"]).mapping
     assert match_to(get("aed"), ["名称", "電話番合"]).mapping["電話番合"] == "電話番号"
+
+
+def test_a_header_s_bracketed_qualifier_and_a_joined_lower_row_still_match() -> None:
+    aed = match_to(get("aed"), ["名称", "緯度(北緯)", "経度（東経）", "緯度（世界測地系）"])
+    assert aed.mapping == {"名称": "名称", "緯度(北緯)": "緯度", "経度（東経）": "経度"}
+    population = match_to(get("population"), ["町丁名", "人口_総数", "人口_男", "人口_女"])
+    assert population.mapping["人口_男"] == "男性" and population.mapping["人口_女"] == "女性"
+
+
+def test_a_standard_near_in_score_is_followed_when_it_explains_more() -> None:
+    """Seven AED columns, all by their standard names: AED scored 0.33 against 0.26 for
+    standards that share the name, address and coordinates but not 設置位置."""
+    columns = ["名称", "名称_カナ", "住所", "緯度", "経度", "設置位置", "電話番号"]
+    assert chosen(columns) == "aed"
+    # Only the columns every standard has: nothing to follow.
+    assert chosen(["名称", "住所", "緯度", "経度", "電話番号"]) is None
