@@ -77,13 +77,14 @@ _PERSON_HEADERS += ("fullname", "full_name", "firstname", "first_name", "lastnam
 _NOT_PERSON = ("名称", "施設", "団体", "法人", "会社", "事業所", "役職", "所属", "住所", "電話")
 _ADDRESS_HEADERS = ("住所", "所在地", "所在", "address", "番地")
 _MY_NUMBER_HEADERS = ("個人番号", "マイナンバー", "mynumber", "my_number")
+_BIRTH_HEADERS = ("生年月日", "誕生日", "birthdate", "birth_date", "dateofbirth", "birthday")
 _HONORIFICS = {"様", "さん", "氏", "殿"}
 
 
 @dataclass
 class Finding:
     column: str
-    kind: str  # "email", "mobile-phone", "my-number", "personal-name"
+    kind: str  # "email", "mobile-phone", "my-number", "personal-name", "birth-date"
     count: int  # cells matched
     rows: list[int]  # first 20 row numbers
     message: str  # translated: what was found, where, and why it matters
@@ -161,6 +162,10 @@ class PrivacyScanner:
             for i, h in enumerate(headers)
             if any(k in h for k in _PERSON_HEADERS) and not any(k in h for k in _NOT_PERSON)
         }
+        # A date of birth is about one person whatever else the table holds.
+        self._birth_columns = [
+            i for i, h in enumerate(headers) if any(k in h for k in _BIRTH_HEADERS)
+        ]
         self._hits: dict[tuple[int, str], _Hits] = {}
         # Names matter only next to addresses: without an address column nothing is sampled.
         self._samples: dict[int, list[tuple[int, str]]] = {}
@@ -191,6 +196,10 @@ class PrivacyScanner:
             self._sample(rows, columns)
         if texts is None:
             texts = [list(map(str, column)) for column in columns]
+        for index in self._birth_columns:
+            for row, cell in zip(rows, texts[index], strict=True):
+                if cell and cell != "None":
+                    self._hits.setdefault((index, "birth-date"), _Hits()).add(row)
         for index, cells in enumerate(texts):
             text = _SEP.join(cells)
             data = text.encode()
@@ -290,7 +299,7 @@ class PrivacyScanner:
         """What was found, column by column, in column order."""
         found = []
         for index in range(len(self.columns)):
-            for kind in ("email", "mobile-phone"):
+            for kind in ("email", "mobile-phone", "birth-date"):
                 hits = self._hits.get((index, kind))
                 if hits:
                     found.append(self._finding(index, kind, hits))
@@ -360,6 +369,12 @@ class PrivacyScanner:
                 "Column %(column)s holds mobile phone numbers (cells: %(count)d, first in row "
                 "%(row)d). A mobile number usually belongs to one person: publish an office "
                 "number instead."
+            )
+        elif kind == "birth-date":
+            message = _(
+                "Column %(column)s holds dates of birth (cells: %(count)d, first in row "
+                "%(row)d). A date of birth belongs to one person: remove the column, or "
+                "publish it only with their consent."
             )
         else:
             message = _(

@@ -266,3 +266,17 @@ def test_a_chunk_of_records_scanned_by_column_finds_what_rows_one_by_one_find() 
 def test_a_mobile_number_of_mixed_widths_is_found() -> None:
     (finding,) = _scan(["名称", "連絡先"], [["公民館", "０90-1234-5678"]])
     assert finding.kind == "mobile-phone"
+
+
+def test_dates_of_birth_are_personal_data_by_their_column() -> None:
+    """A 防災 volunteer list: names, birth dates and mobiles; the birth dates were missed."""
+    rows = [["山田 太郎", "1980-04-01"], ["佐藤 花子", ""], ["鈴木 一郎", "昭和55年5月5日"]]
+    (finding,) = _scan(["氏名", "生年月日"], rows)
+    assert (finding.column, finding.kind, finding.count, finding.rows) == (
+        "生年月日",
+        "birth-date",
+        2,
+        [2, 4],
+    )
+    assert "dates of birth" in finding.message
+    assert _scan(["施設名", "開設日"], [["本郷会館", "1980-04-01"]]) == []
