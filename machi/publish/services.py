@@ -375,7 +375,7 @@ def request_publication(*, actor: User, run: Run, override_reason: str = "") -> 
     if not permissions.can_edit_dataset(actor, run.dataset):
         raise PermissionDenied(_("You cannot edit this dataset."))
     reason = override_reason.strip()
-    _check_publishable(actor, run, reason)
+    check_publishable(actor, run, reason)
     claimed = Run.objects.filter(pk=run.pk, status=RunStatus.REVIEW).update(
         status=RunStatus.PUBLISHING,
         stage=_("Loading the table"),
@@ -579,7 +579,8 @@ def recover_stopped_runs(now: datetime.datetime | None = None) -> int:
     return recovered
 
 
-def _check_publishable(actor: User, run: Run, reason: str) -> None:
+def check_publishable(actor: User, run: Run, reason: str) -> None:
+    """PublishError (or PermissionDenied) saying why `actor` may not publish `run` now."""
     if run.status != RunStatus.REVIEW:
         raise PublishError(
             _("Only a converted version can be published (this one is: %(status)s).")

@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from machi.catalog import demo
@@ -16,6 +17,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, if_empty: bool, **options: Any) -> None:
+        # A new data directory has no tables yet: `machi demo` alone makes them first.
+        call_command("migrate", interactive=False, verbosity=0)
         if demo.is_loaded():
             if if_empty:
                 self.stdout.write("The catalog already has datasets; demo not loaded.")

@@ -26,7 +26,8 @@ from machi.publish.models import Run, RunStatus
 class Command(BaseCommand):
     help = (
         "Convert an Excel or CSV file to clean, standard open data and publish it as a "
-        "new version of a dataset's resource. Exits non-zero when nothing was published."
+        "new version of a dataset's resource. Exits non-zero when nothing was published "
+        "(with --dry-run: when it would not be published as it is)."
     )
     # No system checks: importing every view, admin and API schema to check them held
     # 34 MB for the whole run, shared with the conversion workers (`machi check` runs them).
@@ -111,6 +112,13 @@ class Command(BaseCommand):
                 f"--dry-run: 公開していません。確認して公開するには: {page} "
                 "(not published; review and publish it there)"
             )
+            try:  # a script wants to know: would it be published as it is?
+                services.check_publishable(actor, run, opts["override"].strip())
+            except (services.PublishError, PermissionDenied) as error:
+                raise CommandError(
+                    f"このままでは公開できません (it would not be published as it is): "
+                    f"{_message(error)}"
+                ) from None
             return
         try:
             version = services.publish_run(actor=actor, run=run, override_reason=opts["override"])
