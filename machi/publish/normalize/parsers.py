@@ -184,6 +184,7 @@ _UNITS = {
 _UNITS |= {"m²": "㎡", "m2": "㎡", "km2": "㎢", "㎞": "km", "パーセント": "%"}
 _UNITS |= {"ヶ所": "箇所", "ケ所": "箇所", "カ所": "箇所", "か所": "箇所"}
 _NO_VALUE = {"-", "－", "―", "‐", "ー", "—", "−", "–", "ｰ"}
+_FREE = {"無料", "無償", "0円（無料）"}
 
 
 def parse_number(
@@ -199,6 +200,10 @@ def parse_number(
         if isinstance(value, int | float) and not isinstance(value, bool):
             return value, "", ""  # type: ignore[return-value]
         raise _Invalid("")
+    if value in _FREE:  # a fee of 無料 is 0 (in a 円 column, or one without a unit)
+        if unit and unit != "円":
+            raise _Invalid("")
+        return 0, "number", unit
     match = _NUMBER.fullmatch(value)  # type: ignore[arg-type]
     if match is None:
         raise _Invalid("")

@@ -770,3 +770,11 @@ def test_counts_of_fixtures_keep_their_unit() -> None:
     plan = _plan("男性トイレ総数", ["3基", "2基", "１基"])
     assert (plan.type, plan.unit) == ("integer", "基")
     assert _converted(plan, ["3基", "１基"]) == [3, 1]
+
+
+def test_a_free_fee_is_zero() -> None:
+    """料金 columns say 無料 for free: it was an error in a column of prices."""
+    plan = _plan("料金", ["無料", "300円", "1,200円"])
+    assert (plan.type, plan.unit) == ("integer", "円")
+    assert _converted(plan, ["無料", "300円"]) == [0, 300]
+    assert _plan("面積", ["無料", "12㎡", "30㎡"]).convert("無料", 2) == "無料"  # not 0 ㎡
