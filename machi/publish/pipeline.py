@@ -175,6 +175,7 @@ def convert(
             target.names, arranged, types=target.types, standard_fields=target.standard_fields
         )
         _warn_nearly_typed(plans, arranged, target, collector)
+        _warn_phones_without_zero(plans, arranged, collector)
         scanner = privacy.PrivacyScanner(target.names)
         expected = _expected_rows(sheet, original, head, found.body_start)
         body = layouts.BodyReader(found, sheet=sheet.name, source_name=filename)
@@ -323,6 +324,46 @@ def _warn_nearly_typed(
                 },
             )
         )
+
+
+_PHONE_MARKS = str.maketrans("", "", "-()（） ‐－")
+
+
+def _warn_phones_without_zero(
+    plans: list[normalize.ColumnPlan], sample: list[list[object]], collector: Collector
+) -> None:
+    """Phone numbers that lost their leading 0: a spreadsheet took 0338117111 for a
+    number. Japanese numbers dialled at home start with 0, so a cell of 9 or 10 digits
+    without it cannot be rung as published."""
+    for index, plan in enumerate(plans):
+        if plan.role != "phone":
+            continue
+        lost = []
+        for cells in sample:
+            value = cells[index] if index < len(cells) else None
+            text = normalize.to_half_width(str(value)) if value not in (None, "") else ""
+            digits = text.translate(_PHONE_MARKS)
+            if digits.isdigit() and 9 <= len(digits) <= 10 and digits[0] != "0":
+                lost.append(_text(value))
+        if lost:
+            collector.add(
+                Problem(
+                    code="phone-without-zero",
+                    level="warning",
+                    column=plan.name,
+                    value=lost[0][:100],
+                    message=ngettext(
+                        "Column %(column)s: %(count)d phone number does not start with 0 "
+                        "(such as “%(value)s”): a spreadsheet may have dropped it. Save the "
+                        "column as text in the file, or add the 0.",
+                        "Column %(column)s: %(count)d phone numbers do not start with 0 "
+                        "(such as “%(value)s”): a spreadsheet may have dropped it. Save the "
+                        "column as text in the file, or add the 0.",
+                        len(lost),
+                    )
+                    % {"column": plan.name, "count": len(lost), "value": lost[0][:100]},
+                )
+            )
 
 
 def _collect_cell_errors(plans: list[normalize.ColumnPlan], collector: Collector) -> list[str]:

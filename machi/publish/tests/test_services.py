@@ -588,3 +588,16 @@ def test_a_swapped_pair_is_checked_by_the_standard_as_swapped(
     codes = [(p["code"], p.get("row")) for p in run.report["problems"]]
     assert ("swapped-latlon", 4) in codes, codes
     assert run.error_count == 0, run.report["problems"]
+
+
+def test_a_phone_number_that_lost_its_0_is_a_warning(
+    editor: User, aeds: Dataset, aed_upload: Callable
+) -> None:
+    """Excel took 0338127111 for a number and published 338127111, which no one can ring."""
+    lost = AED_CSV.replace("(03)3812-7111", "338127111").replace("03-3814-6745", "3-3814-6745")
+    run = converted(editor, aeds, aed_upload(lost))
+    (warning,) = [p for p in run.report["problems"] if p["code"] == "phone-without-zero"]
+    assert warning["level"] == "warning" and warning["column"] == "電話番号"
+    assert "2 phone numbers do not start with 0" in warning["message"]
+    clean = converted(editor, aeds, aed_upload())
+    assert not [p for p in clean.report["problems"] if p["code"] == "phone-without-zero"]
