@@ -28,8 +28,8 @@ _ERAS = {  # name: (first day, last day)
 _ERA_ALIASES = {"M": "明治", "T": "大正", "S": "昭和", "H": "平成", "R": "令和"}
 _ERA_ALIASES |= {"㍾": "明治", "㍽": "大正", "㍼": "昭和", "㍻": "平成", "㋿": "令和"}
 _ERA = "明治|大正|昭和|平成|令和|[MTSHRmtshr㍾㍽㍼㍻㋿]"
-_DATE = re.compile(
-    rf"(?:(?P<era>{_ERA})\s*(?P<ey>元|\d{{1,2}})|(?P<y>\d{{4}}))\s*(?:年|[./-])\s*"
+_DATE = re.compile(  # H.31.4.1 too: a point after the era's letter
+    rf"(?:(?P<era>{_ERA})\.?\s*(?P<ey>元|\d{{1,2}})|(?P<y>\d{{4}}))\s*(?:年|[./-])\s*"
     r"(?P<m>\d{1,2})\s*(?:月|[./-])\s*(?P<d>\d{1,2})\s*日?"
     r"(?:\s*[(（][月火水木金土日](?:曜日?)?[・･]?祝?[)）])?"
 )
@@ -260,6 +260,10 @@ _DEGREES = re.compile(
     r"(?P<post>[NSEWnsew])?"
 )
 _DECIMAL = re.compile(r"[-+]?\d{1,3}\.\d+|[-+]?\d{1,3}")
+_LETTERED = re.compile(
+    r"(?P<pre>北緯|南緯|東経|西経|[NSEWnsew])\s*(?P<d>\d{1,3}\.\d+)"
+    r"|(?P<d2>\d{1,3}\.\d+)\s*(?P<post>[NSEWnsew])"
+)
 
 
 def parse_degrees(value: object) -> tuple[float, str]:
@@ -270,6 +274,11 @@ def parse_degrees(value: object) -> tuple[float, str]:
         raise _Invalid("")
     if _DECIMAL.fullmatch(value):
         return float(value), ""
+    lettered = _LETTERED.fullmatch(value)  # N35.7325, 東経139.7469, 35.7325N
+    if lettered is not None:
+        side = (lettered["pre"] or lettered["post"]).upper()
+        degrees = float(lettered["d"] or lettered["d2"])
+        return (-degrees if side in ("S", "W", "南緯", "西経") else degrees), "latlon"
     match = _DEGREES.fullmatch(value)
     if match is None:
         raise _Invalid("")

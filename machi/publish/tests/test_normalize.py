@@ -19,6 +19,7 @@ from machi.publish.normalize import (
     tidy_spaces,
     to_half_width,
 )
+from machi.publish.normalize.parsers import parse_degrees
 
 REAL = "realdata"
 
@@ -122,6 +123,7 @@ def test_samples_stop_at_five() -> None:
         ("R5.4.1", dt.date(2023, 4, 1), "wareki"),
         ("Ｒ５．４．１", dt.date(2023, 4, 1), "wareki"),
         ("H31/4/30", dt.date(2019, 4, 30), "wareki"),
+        ("H.31.4.30", dt.date(2019, 4, 30), "wareki"),
         ("平成31年4月30日", dt.date(2019, 4, 30), "wareki"),
         ("令和元年5月1日", dt.date(2019, 5, 1), "wareki"),
         ("昭和64年1月7日", dt.date(1989, 1, 7), "wareki"),
@@ -466,6 +468,13 @@ def test_degrees_minutes_seconds_become_decimal_degrees() -> None:
     assert (plan.type, plan.role) == ("number", "lat")
     assert _converted(plan, values) == [35.7083333] * 3
     assert plan.changes["latlon"].count == 2
+    # A decimal with the side as a letter or a word: N35.7325, 北緯35.7325, 139.7469E.
+    assert [parse_degrees(v)[0] for v in ("N35.7325", "北緯35.7325", "139.7469E", "S33.9")] == [
+        35.7325,
+        35.7325,
+        139.7469,
+        -33.9,
+    ]
 
 
 def test_swapped_coordinates_are_swapped_back_with_a_warning() -> None:
