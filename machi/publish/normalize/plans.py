@@ -104,7 +104,14 @@ _MESSAGES: dict[str, Callable[[], str]] = {
         "Row %(row)d, column %(column)s: %(value)s is not a number in %(unit)s, the unit of "
         "this column."
     ),
+    "time-range": lambda: _(
+        "Row %(row)d, column %(column)s: %(value)s is a range of times, and a time column "
+        "holds one: put the start and the end in two columns (開始時間 and 終了時間), or a "
+        "note such as 24時間 in the notes column."
+    ),
 }
+_CLOCK_TEXT = r"\s*\d{1,2}[:時]\d{0,2}分?\s*"
+_TIME_RANGE = re.compile(rf"{_CLOCK_TEXT}[～〜~\-ー－―から]+{_CLOCK_TEXT}")
 
 
 def _as_text(value: object) -> str:
@@ -489,6 +496,8 @@ class ColumnPlan:
         reason = bad.reason
         if reason == "past-midnight" and self.by_standard:
             reason = "past-midnight-standard"
+        if self.type == "time" and _TIME_RANGE.fullmatch(to_half_width(text)):
+            reason = "time-range"  # 8:30～17:15 in one cell: the standards have two columns
         self.problems.append(
             Problem(
                 code=f"bad-{self.type}",

@@ -787,3 +787,10 @@ def test_a_free_fee_is_zero() -> None:
     assert (plan.type, plan.unit) == ("integer", "円")
     assert _converted(plan, ["無料", "300円"]) == [0, 300]
     assert _plan("面積", ["無料", "12㎡", "30㎡"]).convert("無料", 2) == "無料"  # not 0 ㎡
+
+
+def test_a_range_of_times_in_one_cell_is_told_to_go_in_two_columns() -> None:
+    plan = _plan("開始時間", ["9:00", "8:30～17:15", "10:00"], 開始時間="time")
+    assert _converted(plan, ["8:30～17:15"]) == ["8:30～17:15"]
+    (problem,) = plan.problems
+    assert "is a range of times" in problem.message and "開始時間 and 終了時間" in problem.message
