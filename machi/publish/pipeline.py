@@ -238,6 +238,7 @@ def convert(
         {
             "name": plan.name,
             "type": plan.type,
+            "unit": plan.unit if plan.type in {"integer", "number"} else "",
             "source": target.sources.get(plan.name, ""),
             "rules": plan.rules,
             "changes": [
@@ -1093,6 +1094,10 @@ def _schema(target: Target, plans: list[normalize.ColumnPlan]) -> dict[str, Any]
             spec.pop("format", None)
         if plan.type == "string" and not _prose(plan):
             spec["x-search"] = False
+        if plan.unit and plan.type in {"integer", "number"}:
+            # 1,234.5㎡ is published as 1234.5: the unit stays with the column.
+            spec["x-unit"] = plan.unit
+            spec.setdefault("description", _("Unit: %(unit)s") % {"unit": plan.unit})
         fields.append(spec)
     schema: dict[str, Any] = {"fields": fields}
     if target.standard is not None:

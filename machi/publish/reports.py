@@ -105,7 +105,11 @@ def as_text(run: Run) -> str:
             source = column.get("source")
             renamed = f" ← {source}" if source and source != column["name"] else ""
             kind = column["type"]
-            lines.append(f"  {column['name']}{renamed}: {TYPE_NAMES.get(kind, kind)} ({kind})")
+            unit = column.get("unit")
+            shown = f" {_('unit: %(unit)s') % {'unit': unit}}" if unit else ""
+            lines.append(
+                f"  {column['name']}{renamed}: {TYPE_NAMES.get(kind, kind)} ({kind}){shown}"
+            )
             for change in column["changes"]:
                 sample = "; ".join(
                     f"{a} → {b if b != '' else _('(empty)')}" for a, b in change["samples"][:2]

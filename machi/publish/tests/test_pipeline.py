@@ -400,3 +400,14 @@ def test_a_first_data_row_past_the_end_blames_the_choice_not_the_file(tmp_path: 
         "aed.csv には 50 行目から後にデータがありません。データの最初の行を選び直してください"
         "（上の「ファイルの中に見つけた表」でシートの先頭の行を確かめられます）。"
     )
+
+
+def test_a_unit_taken_off_the_numbers_stays_with_the_column(tmp_path: Path) -> None:
+    """1,234.5㎡ is published as 1234.5: the schema keeps ㎡, or the number means nothing."""
+    path = tmp_path / "halls.csv"
+    path.write_text('名称,延床面積\n本郷会館,"1,234.5㎡"\n春日会館,980㎡\n', encoding="utf-8")
+    result = convert(path, tmp_path, standard="")
+    (field,) = [f for f in result.schema["fields"] if f["name"] == "延床面積"]
+    assert (field["type"], field["x-unit"], field["description"]) == ("number", "㎡", "Unit: ㎡")
+    (column,) = [c for c in result.report["columns"] if c["name"] == "延床面積"]
+    assert column["unit"] == "㎡"
