@@ -176,6 +176,7 @@ def convert(
         )
         _warn_nearly_typed(plans, arranged, target, collector)
         _warn_phones_without_zero(plans, arranged, collector)
+        _warn_short_postcodes(plans, arranged, collector)
         scanner = privacy.PrivacyScanner(target.names)
         expected = _expected_rows(sheet, original, head, found.body_start)
         body = layouts.BodyReader(found, sheet=sheet.name, source_name=filename)
@@ -328,6 +329,40 @@ def _warn_nearly_typed(
 
 
 _PHONE_MARKS = str.maketrans("", "", "-()（） ‐－")
+
+
+def _warn_short_postcodes(
+    plans: list[normalize.ColumnPlan], sample: list[list[object]], collector: Collector
+) -> None:
+    """Postcodes of fewer than 7 digits (113 for 113-0033): a resident's letter or a
+    map search cannot use them."""
+    for index, plan in enumerate(plans):
+        if plan.role != "postcode":
+            continue
+        short = []
+        for cells in sample:
+            value = cells[index] if index < len(cells) else None
+            text = normalize.to_half_width(str(value)) if value not in (None, "") else ""
+            digits = "".join(ch for ch in text if ch.isdigit())
+            if digits and len(digits) < 7:
+                short.append(text)
+        if short:
+            collector.add(
+                Problem(
+                    code="short-postcode",
+                    level="warning",
+                    column=plan.name,
+                    value=short[0][:100],
+                    message=ngettext(
+                        "Column %(column)s: %(count)d postcode has fewer than 7 digits (such "
+                        "as “%(value)s”). Write all seven, such as 113-0033.",
+                        "Column %(column)s: %(count)d postcodes have fewer than 7 digits (such "
+                        "as “%(value)s”). Write all seven, such as 113-0033.",
+                        len(short),
+                    )
+                    % {"column": plan.name, "count": len(short), "value": short[0][:100]},
+                )
+            )
 
 
 def _warn_phones_without_zero(

@@ -411,3 +411,14 @@ def test_a_unit_taken_off_the_numbers_stays_with_the_column(tmp_path: Path) -> N
     assert (field["type"], field["x-unit"], field["description"]) == ("number", "㎡", "Unit: ㎡")
     (column,) = [c for c in result.report["columns"] if c["name"] == "延床面積"]
     assert column["unit"] == "㎡"
+
+
+def test_a_postcode_of_fewer_than_seven_digits_is_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "halls.csv"
+    path.write_text("名称,郵便番号\n本郷会館,113-0033\n春日会館,113\n", encoding="utf-8")
+    result = convert(path, tmp_path, standard="")
+    (warning,) = [p for p in result.report["problems"] if p["code"] == "short-postcode"]
+    assert (
+        warning["column"] == "郵便番号"
+        and "1 postcode has fewer than 7 digits" in warning["message"]
+    )
