@@ -175,8 +175,7 @@ def convert(
             target.names, arranged, types=target.types, standard_fields=target.standard_fields
         )
         _warn_nearly_typed(plans, arranged, target, collector)
-        _warn_phones_without_zero(plans, arranged, collector)
-        _warn_short_postcodes(plans, arranged, collector)
+        _warn_sampled(plans, arranged, collector)
         scanner = privacy.PrivacyScanner(target.names)
         expected = _expected_rows(sheet, original, head, found.body_start)
         body = layouts.BodyReader(found, sheet=sheet.name, source_name=filename)
@@ -331,73 +330,73 @@ def _warn_nearly_typed(
 _PHONE_MARKS = str.maketrans("", "", "-()（） ‐－")
 
 
-def _warn_short_postcodes(
-    plans: list[normalize.ColumnPlan], sample: list[list[object]], collector: Collector
-) -> None:
-    """Postcodes of fewer than 7 digits (113 for 113-0033): a resident's letter or a
-    map search cannot use them."""
-    for index, plan in enumerate(plans):
-        if plan.role != "postcode":
-            continue
-        short = []
-        for cells in sample:
-            value = cells[index] if index < len(cells) else None
-            text = normalize.to_half_width(str(value)) if value not in (None, "") else ""
-            digits = "".join(ch for ch in text if ch.isdigit())
-            if digits and len(digits) < 7:
-                short.append(text)
-        if short:
-            collector.add(
-                Problem(
-                    code="short-postcode",
-                    level="warning",
-                    column=plan.name,
-                    value=short[0][:100],
-                    message=ngettext(
-                        "Column %(column)s: %(count)d postcode has fewer than 7 digits (such "
-                        "as “%(value)s”). Write all seven, such as 113-0033.",
-                        "Column %(column)s: %(count)d postcodes have fewer than 7 digits (such "
-                        "as “%(value)s”). Write all seven, such as 113-0033.",
-                        len(short),
-                    )
-                    % {"column": plan.name, "count": len(short), "value": short[0][:100]},
-                )
-            )
+def _lost_zero(text: str) -> bool:
+    """A phone number that lost its leading 0: a spreadsheet took 0338117111 for a
+    number. Numbers dialled at home start with 0: 9 or 10 digits without it cannot be rung."""
+    digits = text.translate(_PHONE_MARKS)
+    return digits.isdigit() and 9 <= len(digits) <= 10 and digits[0] != "0"
 
 
-def _warn_phones_without_zero(
+def _short_postcode(text: str) -> bool:
+    """A postcode of fewer than 7 digits (113 for 113-0033): no letter or map can use it."""
+    digits = "".join(ch for ch in text if ch.isdigit())
+    return 0 < len(digits) < 7
+
+
+# Role: which sampled cells to warn of, the problem's code, and its message for a count.
+_SAMPLED_WARNINGS: dict[str, tuple[Callable[[str], bool], str, Callable[[int], str]]] = {
+    "phone": (
+        _lost_zero,
+        "phone-without-zero",
+        lambda n: ngettext(
+            "Column %(column)s: %(count)d phone number does not start with 0 (such as "
+            "“%(value)s”): a spreadsheet may have dropped it. Save the column as text in the "
+            "file, or add the 0.",
+            "Column %(column)s: %(count)d phone numbers do not start with 0 (such as "
+            "“%(value)s”): a spreadsheet may have dropped it. Save the column as text in the "
+            "file, or add the 0.",
+            n,
+        ),
+    ),
+    "postcode": (
+        _short_postcode,
+        "short-postcode",
+        lambda n: ngettext(
+            "Column %(column)s: %(count)d postcode has fewer than 7 digits (such as "
+            "“%(value)s”). Write all seven, such as 113-0033.",
+            "Column %(column)s: %(count)d postcodes have fewer than 7 digits (such as "
+            "“%(value)s”). Write all seven, such as 113-0033.",
+            n,
+        ),
+    ),
+}
+
+
+def _warn_sampled(
     plans: list[normalize.ColumnPlan], sample: list[list[object]], collector: Collector
 ) -> None:
-    """Phone numbers that lost their leading 0: a spreadsheet took 0338117111 for a
-    number. Japanese numbers dialled at home start with 0, so a cell of 9 or 10 digits
-    without it cannot be rung as published."""
+    """Warnings about sampled cells of phone and postcode columns that convert without
+    an error but cannot be used as published (_SAMPLED_WARNINGS)."""
     for index, plan in enumerate(plans):
-        if plan.role != "phone":
+        if plan.role not in _SAMPLED_WARNINGS:
             continue
-        lost = []
-        for cells in sample:
-            value = cells[index] if index < len(cells) else None
-            text = normalize.to_half_width(str(value)) if value not in (None, "") else ""
-            digits = text.translate(_PHONE_MARKS)
-            if digits.isdigit() and 9 <= len(digits) <= 10 and digits[0] != "0":
-                lost.append(_text(value))
-        if lost:
+        odd, code, message = _SAMPLED_WARNINGS[plan.role]
+        texts = (
+            normalize.to_half_width(_text(cells[index]))
+            for cells in sample
+            if index < len(cells) and cells[index] not in (None, "")
+        )
+        found = [text for text in texts if odd(text)]
+        if found:
+            value = found[0][:100]
             collector.add(
                 Problem(
-                    code="phone-without-zero",
+                    code=code,
                     level="warning",
                     column=plan.name,
-                    value=lost[0][:100],
-                    message=ngettext(
-                        "Column %(column)s: %(count)d phone number does not start with 0 "
-                        "(such as “%(value)s”): a spreadsheet may have dropped it. Save the "
-                        "column as text in the file, or add the 0.",
-                        "Column %(column)s: %(count)d phone numbers do not start with 0 "
-                        "(such as “%(value)s”): a spreadsheet may have dropped it. Save the "
-                        "column as text in the file, or add the 0.",
-                        len(lost),
-                    )
-                    % {"column": plan.name, "count": len(lost), "value": lost[0][:100]},
+                    value=value,
+                    message=message(len(found))
+                    % {"column": plan.name, "count": len(found), "value": value},
                 )
             )
 
