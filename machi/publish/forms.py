@@ -36,8 +36,14 @@ def standard_choices(blank: str) -> list[tuple[str, str]]:
 
 
 class DescribedErrors:
-    """A field's error joins its help in what a screen reader announces with the field
-    (_form_fields.html renders it as id_<name>-error)."""
+    """A field's help and error are what a screen reader announces with the field
+    (_form_fields.html renders them as id_<name>-help and id_<name>-error)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        for name, field in self.fields.items():  # type: ignore[attr-defined]
+            if field.help_text:
+                field.widget.attrs["aria-describedby"] = f"id_{name}-help"
 
     def full_clean(self) -> None:
         super().full_clean()  # type: ignore[misc]
@@ -72,9 +78,6 @@ class UploadForm(DescribedErrors, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["dataset"].queryset = datasets
         self.fields["standard"].choices = standard_choices(_("Find automatically"))
-        for name, field in self.fields.items():
-            if field.help_text:
-                field.widget.attrs["aria-describedby"] = f"id_{name}-help"
 
 
 class LayoutForm(DescribedErrors, forms.Form):

@@ -311,13 +311,18 @@ def replacement(run: Run) -> Replacement:
         after = {c["name"] for c in (run.report or {}).get("columns", []) if c.get("source")}
         shared = sum(name in after for name in before)
         if before and shared * 2 < len(before):  # another table under this one's name
-            warnings.append(
+            message = (
                 _(
                     "Only %(shared)d of the %(columns)d columns served now are in this "
                     "file. If it is another table, upload it under a new resource name."
                 )
-                % {"shared": shared, "columns": len(before)}
+                if shared
+                else _(
+                    "None of the %(columns)d columns served now is in this file. If it is "
+                    "another table, upload it under a new resource name."
+                )
             )
+            warnings.append(message % {"shared": shared, "columns": len(before)})
     foreign = _foreign_codes(run)
     if foreign:
         warnings.append(

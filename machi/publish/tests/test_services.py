@@ -480,7 +480,7 @@ def test_the_publish_step_says_what_is_served_now_and_warns_of_a_much_smaller_ta
         services.start_run(actor=editor, dataset=aeds, upload=aed_upload(other), resource=resource)
     )
     page = client_for(editor).get(f"/staff/publish/{run.uid}/").content.decode()
-    assert "公開中の表の 12 列のうち、このファイルにあるのは 0 列だけです" in page
+    assert "公開中の表の 12 列は、このファイルに一つもありません" in page
     assert "団体コード" not in publish  # 131059 is this ward's
 
 

@@ -193,6 +193,11 @@ def test_a_header_and_data_start_that_do_not_fit_are_refused(
     assert '<details id="layout-form" open>' in page
     field = "body_start" if body_start else "header_rows"
     assert f'id="id_{field}-error" role="alert"' in page and 'aria-invalid="true"' in page
+    # Each field's help is read with it (the ids had not matched).
+    assert 'aria-describedby="id_header_rows-help id_header_rows-error"' in page or (
+        'aria-describedby="id_header_rows-help"' in page
+    )
+    assert 'id="id_header_rows-help"' in page
     run.refresh_from_db()
     assert run.report["layout"]["header_rows"] == [4]  # the draft is as it was
 
