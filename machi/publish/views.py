@@ -122,7 +122,7 @@ def _run_context(request: HttpRequest, run: Run, **forms_given: Any) -> dict[str
     context["editable"] = run.status == RunStatus.REVIEW
     # A refused form re-renders the whole page: the summary at its top says where.
     context["form_errors"] = [
-        (anchor, label, next(iter(forms_given[key].errors.values()))[0])
+        _form_error(forms_given[key], anchor, label)
         for key, anchor, label in (
             ("layout_form", "layout-form", _("The header and the sheet")),
             ("standard_form", "standard-h", _("National standard")),
@@ -160,6 +160,15 @@ def _shown_samples(change: dict[str, Any]) -> list[list[str]]:
     if change.get("rule") != "space":
         return samples
     return [[str(text).translate(_VISIBLE_SPACES) for text in pair] for pair in samples]
+
+
+def _form_error(form: Any, anchor: str, label: str) -> tuple[str, str, str]:
+    """(where the summary's link goes, its label, the first error): the field in error
+    when one is, so that the link puts the reader on it."""
+    name, errors = next(iter(form.errors.items()))
+    if name in form.fields:
+        anchor = form[name].id_for_label
+    return anchor, label, errors[0]
 
 
 def _standard_form(run: Run, data: Any = None) -> forms.StandardForm:

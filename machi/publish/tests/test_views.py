@@ -182,16 +182,16 @@ def test_a_header_and_data_start_that_do_not_fit_are_refused(
     assert response.status_code == 400
     page = response.content.decode()
     assert message in page
-    # Announced at the top, linked to the unfolded form, and tied to its field.
+    field = "body_start" if body_start else "header_rows"
+    # Announced at the top, linked to the field in error, and tied to it.
     summary = page[
         page.index('id="error-summary"') : page.index("</div>", page.index('id="error-summary"'))
     ]
     assert (
-        'role="alert"' in summary and '<a href="#layout-form">見出しとシートの指定</a>' in summary
+        'role="alert"' in summary and f'<a href="#id_{field}">見出しとシートの指定</a>' in summary
     )
     assert message in summary  # what is wrong, said there too
     assert '<details id="layout-form" open>' in page
-    field = "body_start" if body_start else "header_rows"
     assert f'id="id_{field}-error" role="alert"' in page and 'aria-invalid="true"' in page
     # Each field's help is read with it (the ids had not matched).
     assert 'aria-describedby="id_header_rows-help id_header_rows-error"' in page or (
