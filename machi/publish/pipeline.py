@@ -47,7 +47,7 @@ Progress = Callable[[str, float], None]
 class Options:
     """What staff chose, or the pipeline guessed when they did not."""
 
-    sheet: int = 0
+    sheet: int | None = None  # None: the first sheet holding a table (_table_sheet)
     header_rows: list[int] | None = None
     body_start: int | None = None
     section_mode: str = "column"  # or "drop"
@@ -122,6 +122,9 @@ def convert(
             size=original.stat().st_size,
         )
         collector.extend(source.problems)
+        if options.sheet is None:  # not chosen by staff: read and recorded with the report
+            options.sheet = _table_sheet(source)
+        report["file"]["sheet"] = options.sheet
         if not 0 <= options.sheet < len(source.sheets):
             collector.add(
                 Problem(
@@ -448,20 +451,16 @@ def _after(rows: Iterator[tuple[int, list[object]]], start: int) -> Iterator[tup
     return ((n, cells) for n, cells in rows if n >= start)
 
 
-def table_sheet(original: Path, filename: str) -> int:
+def _table_sheet(source: reading.Source) -> int:
     """The first sheet holding a table (two rows with two filled cells each among its
-    first rows), passing over a cover or a note sheet (表紙, 説明); else the first."""
-    try:
-        source = reading.open_source(original, filename)
-    except reading.ReadError:
-        return 0  # convert says what is wrong with the file
-    with source:
-        if len(source.sheets) < 2:
-            return 0
-        for sheet in source.sheets:
-            rows = (cells for _n, cells in islice(source.rows(sheet.index), HEAD_ROWS))
-            if sum(1 for cells in rows if sum(c not in ("", None) for c in cells) >= 2) >= 2:
-                return sheet.index
+    first rows), passing over a cover or a note sheet (表紙, 説明); else the first. The
+    source keeps the sheet it read last, so the one chosen is not read twice."""
+    if len(source.sheets) < 2:
+        return 0
+    for sheet in source.sheets:
+        rows = (cells for _n, cells in islice(source.rows(sheet.index), HEAD_ROWS))
+        if sum(1 for cells in rows if sum(c not in ("", None) for c in cells) >= 2) >= 2:
+            return sheet.index
     return 0
 
 

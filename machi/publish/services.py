@@ -169,7 +169,8 @@ def confirm_public(*, actor: User, run: Run, columns: list[str]) -> None:
 def _check_options(options: dict[str, Any]) -> None:
     try:
         parsed = pipeline.Options.from_json(options)
-        parsed.sheet = int(parsed.sheet)
+        if parsed.sheet is not None:
+            parsed.sheet = int(parsed.sheet)
     except TypeError as error:
         raise ValidationError(_("Unknown option: %(error)s") % {"error": error}) from None
     if parsed.standard:
@@ -210,9 +211,6 @@ def convert_run(run: Run, progress: Callable[[str, float], None] | None = None) 
     with _working(run), tempfile.TemporaryDirectory(prefix="machi-publish-") as folder:
         original = _local_copy(run, Path(folder))
         output = Path(folder) / "converted.csv"
-        if "sheet" not in run.options:  # not chosen: the first sheet that holds a table
-            options.sheet = pipeline.table_sheet(original, run.filename)
-            Run.objects.filter(pk=run.pk).update(options={**run.options, "sheet": options.sheet})
         try:
             with translation.override(run.options.get("language") or settings.LANGUAGE_CODE):
                 result = pipeline.convert(original, run.filename, output, options, report_progress)
@@ -238,6 +236,9 @@ def convert_run(run: Run, progress: Callable[[str, float], None] | None = None) 
         if result.readable:
             with output.open("rb") as stream:
                 run.output.save(Path(run.filename).stem + ".csv", File(stream), save=False)
+    if "sheet" not in run.options and "sheet" in result.report.get("file", {}):
+        # The sheet the pipeline found holds the table: staff's corrections start there.
+        run.options = {**run.options, "sheet": result.report["file"]["sheet"]}
     run.report = result.report
     run.schema = result.schema
     run.row_count = result.row_count
