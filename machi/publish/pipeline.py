@@ -561,8 +561,10 @@ def _target(
     types.update(options.types)
     constants: list[object] = []
     title = (report.get("layout") or {}).get("title") or ""
+    # A field marked `as_of` holds one day for the whole table, often said only in its title.
+    as_of = {f["name"] for f in fields if f.get("as_of")}
     for name in standard.required():
-        day = _day_in(title) if name in AS_OF_FIELDS and name not in by_field else None
+        day = _day_in(title) if name in as_of and name not in by_field else None
         if day is not None:  # 地域・年齢別人口（令和6年10月1日現在）: the day of every row
             picks[names.index(name)] = len(columns) + len(constants)
             constants.append(day)
@@ -619,8 +621,6 @@ def _target(
     )
 
 
-# A standard's "as of" date: one day for the whole table, often said only in its title.
-AS_OF_FIELDS = frozenset({"調査年月日"})
 _TITLE_DAY = re.compile(
     r"(?:令和|平成|昭和|[RHS])\s*(?:\d{1,2}|元)\s*[年.]\s*\d{1,2}\s*[月.]\s*\d{1,2}\s*日?"
     r"|\d{4}\s*[年/.-]\s*\d{1,2}\s*[月/.-]\s*\d{1,2}\s*日?"
