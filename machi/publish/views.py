@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib import messages
@@ -267,9 +268,12 @@ def _sheets(run: Run, report: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _privacy_columns(run: Run) -> list[dict[str, Any]]:
+def _privacy_columns(
+    run: Run, answers: Any = None, unanswered: Sequence[str] = ()
+) -> list[dict[str, Any]]:
     """The report's personal-data findings by column, in order: staff answer once per
-    column (public on purpose, or removed), whatever kinds of data were found in it."""
+    column (public on purpose, or removed), whatever kinds of data were found in it.
+    `answers` (a refused form's) keep their choice; `unanswered` columns are marked."""
     columns: dict[str, dict[str, Any]] = {}
     confirmed = run.options.get("privacy_confirmed", [])
     for finding in (run.report or {}).get("privacy", []):
@@ -279,8 +283,11 @@ def _privacy_columns(run: Run) -> list[dict[str, Any]]:
         )
         column["messages"].append(finding["message"])
         column["kinds"].add(finding["kind"])
-    for column in columns.values():
-        column["confirmed"] = column["column"] in confirmed
+    for n, column in enumerate(columns.values()):
+        column["anchor"] = f"privacy-{n}"
+        given = answers.get(f"privacy_{column['column']}") if answers is not None else None
+        column["choice"] = given or ("public" if column["column"] in confirmed else None)
+        column["missing"] = column["column"] in unanswered
         column["only_my_numbers"] = column["kinds"] == {"my-number"}
     return list(columns.values())
 
@@ -305,15 +312,20 @@ def run_privacy(request: HttpRequest, uid: str) -> HttpResponse:
         elif column not in confirmed:
             unanswered.append(column)
     if unanswered:
-        # Saved without a choice, the form would look as if nothing happened.
-        messages.error(
-            request,
-            _(
-                "Choose for each flagged column whether it is public on purpose or to be "
-                "removed: %(columns)s."
+        # Nothing is saved: the page comes back with the choices made still chosen, the
+        # columns without one marked, and a summary at its top that links to them.
+        context = _run_context(request, run)
+        context["privacy_columns"] = _privacy_columns(run, request.POST, unanswered)
+        context["form_errors"] = [
+            (
+                f"{column['anchor']}-public",
+                _("Column %(column)s") % {"column": column["column"]},
+                _("Choose whether it is public on purpose or to be removed."),
             )
-            % {"columns": _(", ").join(unanswered)},
-        )
+            for column in context["privacy_columns"]
+            if column["missing"]
+        ]
+        return render(request, "publish/run.html", context, status=400)
     removed = dropped - set(run.options.get("drop_columns", []))
     if removed:
         messages.success(
@@ -326,8 +338,7 @@ def run_privacy(request: HttpRequest, uid: str) -> HttpResponse:
         )
     # Confirming needs no new conversion: the findings stay in the report, marked as seen.
     services.confirm_public(actor=request.user, run=run, columns=sorted(confirmed))
-    if not unanswered:
-        messages.success(request, _("Saved."))
+    messages.success(request, _("Saved."))
     return redirect("publish:run", uid=run.uid)
 
 

@@ -195,3 +195,49 @@ def test_the_uploads_and_versions_read_on_a_phone(
     box = rows.bounding_box()
     assert box is not None and box["x"] + box["width"] <= 390 and rows.is_visible()
     page.screenshot(path=str(RESULTS / "versions-phone.png"), full_page=True)
+
+
+@pytest.fixture
+def flagged(
+    editor: User, kikaku: Department, make_dataset: Callable[..., Dataset], settings: Any
+) -> str:
+    """An upload in review with two columns that look like personal data; returns its uid."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from machi.publish import services
+
+    settings.MACHI_REQUIRE_2FA = False
+    dataset = make_dataset(kikaku, "aed", "AED設置場所一覧")
+    data = workbook_bytes(
+        [["施設名", "連絡先", "携帯"], ["区立施設1", "taro@example.jp", "090-1234-5678"]]
+    )
+    run = services.start_run(
+        actor=editor,
+        dataset=dataset,
+        upload=SimpleUploadedFile("aed.xlsx", data),
+        options={"standard": ""},
+    )
+    return str(services.convert_run(run).uid)
+
+
+def test_personal_data_answers_left_out_are_marked_and_reached_from_the_summary(
+    live_server,  # type: ignore[no-untyped-def]
+    flagged: str,
+    browser_page,  # type: ignore[no-untyped-def]
+) -> None:
+    """保存 with a column unanswered: the summary takes the focus, its link puts the
+    reader on that column's first choice, and the choice already made stays chosen."""
+    page = browser_page
+    sign_in(page, live_server.url, f"/staff/publish/{flagged}/")
+    page.get_by_role("group", name="「連絡先」列").get_by_label("この列を削除する").check()
+    page.get_by_role("button", name="保存", exact=True).click()
+    summary = page.locator("#error-summary")
+    assert summary.evaluate("node => node === document.activeElement")
+    summary.get_by_role("link", name="「携帯」列").click()
+    chosen = page.get_by_role("group", name="「携帯」列").get_by_role("radio").first
+    assert chosen.evaluate("node => node === document.activeElement")
+    answered = page.get_by_role("group", name="「連絡先」列")
+    assert answered.get_by_label("この列を削除する").is_checked()
+    assert page.locator("fieldset.invalid").count() == 1
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(RESULTS / "privacy-unanswered-phone.png"), full_page=True)

@@ -354,29 +354,45 @@ def test_english_staff_pages_name_the_dataset_and_the_standard_in_english(
     assert ">公衆トイレ</a>" in japanese and "「公衆トイレ一覧」に一致しました" in japanese
 
 
-def test_saving_the_personal_data_answers_without_a_choice_says_what_is_missing(
+def test_saving_the_personal_data_answers_without_a_choice_marks_what_is_missing(
     client_for: Callable[[User], Client],
     editor: User,
     toilets: Dataset,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    """保存 with no answer used to reload the page as if it had worked."""
+    """保存 with no answer used to reload the page as if it had worked; then a message at
+    the top named the columns, but nothing took the reader to them."""
     client = client_for(editor)
     data = workbook_bytes(
         [["名称", "連絡先", "携帯"], ["A", "taro@example.jp", "090-1234-5678"], ["B", "", ""]]
     )
     run = upload(client, toilets, data, "people.xlsx", django_capture_on_commit_callbacks)
     url = f"/staff/publish/{run.uid}/privacy"
-    page = client.post(url, {}, follow=True).content.decode()
-    alert = page[page.index('role="alert"') : page.index("</div>", page.index('role="alert"'))]
-    assert "公開してよいか削除するかを選んでください: 連絡先、携帯" in alert
-    # One answered, one not: the answer is kept, and the other column is still asked for.
-    page = client.post(url, {"privacy_連絡先": "public"}, follow=True).content.decode()
-    assert "選んでください: 携帯。" in page
+    response = client.post(url, {})
+    assert response.status_code == 400
+    page = response.content.decode()
+    start = page.index('id="error-summary"')
+    summary = page[start : page.index("</div>", start)]
+    assert '<a href="#privacy-0-public">「連絡先」列</a>' in summary
+    assert '<a href="#privacy-1-public">「携帯」列</a>' in summary
+    assert page.count('<fieldset class="invalid">') == 2
+    assert (
+        'id="privacy-0-public" name="privacy_連絡先" value="public" '
+        'aria-describedby="privacy-0-error" aria-invalid="true"'
+    ) in page
+    # One answered, one not: nothing is saved, the answer given stays chosen and only
+    # the other column is marked.
+    response = client.post(url, {"privacy_連絡先": "remove"})
+    page = response.content.decode()
+    assert response.status_code == 400 and page.count('<fieldset class="invalid">') == 1
+    assert 'name="privacy_連絡先" value="remove" checked>' in page
+    assert '<a href="#privacy-1-public">「携帯」列</a>' in page
     run.refresh_from_db()
-    assert run.options["privacy_confirmed"] == ["連絡先"]
-    page = client.get(f"/staff/publish/{run.uid}/").content.decode()
-    assert "公開してよいか削除するか" not in page  # the message was shown once
+    assert run.options.get("privacy_confirmed", []) == [] and not run.options.get("drop_columns")
+    page = client.post(url, {"privacy_連絡先": "public", "privacy_携帯": "public"}, follow=True)
+    run.refresh_from_db()
+    assert run.options["privacy_confirmed"] == ["携帯", "連絡先"]
+    assert 'id="error-summary"' not in page.content.decode()
 
 
 def test_the_summary_names_the_sheet_among_the_others_and_the_notes_left_out(
