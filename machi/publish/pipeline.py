@@ -340,6 +340,13 @@ def _lost_zero(text: str) -> bool:
     return digits.isdigit() and 9 <= len(digits) <= 10 and digits[0] != "0"
 
 
+def _no_area_code(text: str) -> bool:
+    """A local number without its area code (3811-1111 for 03-3811-1111): from a mobile
+    phone, or from outside the area, it reaches nobody."""
+    digits = text.translate(_PHONE_MARKS)
+    return digits.isdigit() and 5 <= len(digits) <= 8 and digits[0] != "0"
+
+
 def _short_postcode(text: str) -> bool:
     """A postcode of fewer than 7 digits (113 for 113-0033): no letter or map can use it."""
     digits = "".join(ch for ch in text if ch.isdigit())
@@ -347,31 +354,48 @@ def _short_postcode(text: str) -> bool:
 
 
 # Role: which sampled cells to warn of, the problem's code, and its message for a count.
-_SAMPLED_WARNINGS: dict[str, tuple[Callable[[str], bool], str, Callable[[int], str]]] = {
-    "phone": (
-        _lost_zero,
-        "phone-without-zero",
-        lambda n: ngettext(
-            "Column %(column)s: %(count)d phone number does not start with 0 (such as "
-            "“%(value)s”): a spreadsheet may have dropped it. Save the column as text in the "
-            "file, or add the 0.",
-            "Column %(column)s: %(count)d phone numbers do not start with 0 (such as "
-            "“%(value)s”): a spreadsheet may have dropped it. Save the column as text in the "
-            "file, or add the 0.",
-            n,
+_SAMPLED_WARNINGS: dict[str, list[tuple[Callable[[str], bool], str, Callable[[int], str]]]] = {
+    "phone": [
+        (
+            _lost_zero,
+            "phone-without-zero",
+            lambda n: ngettext(
+                "Column %(column)s: %(count)d phone number does not start with 0 (such as "
+                "“%(value)s”): a spreadsheet may have dropped it. Save the column as text in the "
+                "file, or add the 0.",
+                "Column %(column)s: %(count)d phone numbers do not start with 0 (such as "
+                "“%(value)s”): a spreadsheet may have dropped it. Save the column as text in the "
+                "file, or add the 0.",
+                n,
+            ),
         ),
-    ),
-    "postcode": (
-        _short_postcode,
-        "short-postcode",
-        lambda n: ngettext(
-            "Column %(column)s: %(count)d postcode has fewer than 7 digits (such as "
-            "“%(value)s”). Write all seven, such as 113-0033.",
-            "Column %(column)s: %(count)d postcodes have fewer than 7 digits (such as "
-            "“%(value)s”). Write all seven, such as 113-0033.",
-            n,
+        (
+            _no_area_code,
+            "phone-without-area-code",
+            lambda n: ngettext(
+                "Column %(column)s: %(count)d phone number has no area code (such as "
+                "“%(value)s”): from a mobile phone or another town it reaches nobody. Add "
+                "it, such as 03-3811-1111.",
+                "Column %(column)s: %(count)d phone numbers have no area code (such as "
+                "“%(value)s”): from a mobile phone or another town they reach nobody. Add "
+                "it, such as 03-3811-1111.",
+                n,
+            ),
         ),
-    ),
+    ],
+    "postcode": [
+        (
+            _short_postcode,
+            "short-postcode",
+            lambda n: ngettext(
+                "Column %(column)s: %(count)d postcode has fewer than 7 digits (such as "
+                "“%(value)s”). Write all seven, such as 113-0033.",
+                "Column %(column)s: %(count)d postcodes have fewer than 7 digits (such as "
+                "“%(value)s”). Write all seven, such as 113-0033.",
+                n,
+            ),
+        ),
+    ],
 }
 
 
@@ -383,14 +407,15 @@ def _warn_sampled(
     for index, plan in enumerate(plans):
         if plan.role not in _SAMPLED_WARNINGS:
             continue
-        odd, code, message = _SAMPLED_WARNINGS[plan.role]
-        texts = (
+        texts = [
             normalize.to_half_width(_text(cells[index]))
             for cells in sample
             if index < len(cells) and cells[index] not in (None, "")
-        )
-        found = [text for text in texts if odd(text)]
-        if found:
+        ]
+        for odd, code, message in _SAMPLED_WARNINGS[plan.role]:
+            found = [text for text in texts if odd(text)]
+            if not found:
+                continue
             value = found[0][:100]
             collector.add(
                 Problem(

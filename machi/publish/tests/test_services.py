@@ -601,3 +601,18 @@ def test_a_phone_number_that_lost_its_0_is_a_warning(
     assert "2 phone numbers do not start with 0" in warning["message"]
     clean = converted(editor, aeds, aed_upload())
     assert not [p for p in clean.report["problems"] if p["code"] == "phone-without-zero"]
+
+
+def test_a_phone_number_without_its_area_code_is_a_warning(
+    editor: User, aeds: Dataset, aed_upload: Callable
+) -> None:
+    """3812-7111 rings the ward office from a desk in Bunkyo, and nobody from a mobile."""
+    local = AED_CSV.replace("(03)3812-7111", "3812-7111")
+    run = converted(editor, aeds, aed_upload(local))
+    (warning,) = [p for p in run.report["problems"] if p["code"] == "phone-without-area-code"]
+    assert warning["level"] == "warning" and warning["column"] == "電話番号"
+    assert warning["value"] == "3812-7111"
+    assert "1 phone number has no area code" in warning["message"]
+    assert not [p for p in run.report["problems"] if p["code"] == "phone-without-zero"]
+    clean = converted(editor, aeds, aed_upload())
+    assert not [p for p in clean.report["problems"] if p["code"] == "phone-without-area-code"]
