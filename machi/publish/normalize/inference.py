@@ -235,7 +235,10 @@ def plan_columns(
             elif kind in ("integer", "number"):
                 unit = (_number_type(values, 0.0) or ("", ""))[1]
         spec = standard_fields.get(name, {})
-        enum = tuple(spec.get("constraints", {}).get("enum") or ())
+        # What the standard's values are: enforced (enum), or only expected where a legacy
+        # edition's files differ (x-expected-values: its 災害種別 columns say 1, files ○).
+        constraints = spec.get("constraints", {})
+        enum = tuple(constraints.get("enum") or spec.get("x-expected-values") or ())
         if kind == "string" and enum in _MARK_ROLES:
             role = _MARK_ROLES[enum]  # a standard's 1-or-empty or 有/無; files mark them ○
         rules = ["width", "space"]

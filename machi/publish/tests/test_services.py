@@ -549,6 +549,31 @@ def test_a_2023_standard_s_marks_become_1_or_empty(
     )
 
 
+def test_the_legacy_standard_s_marks_become_1_without_refusing_other_text(
+    editor: User, make_dataset: Callable[..., Dataset], kikaku: Department
+) -> None:
+    """The legacy 指定緊急避難場所 edition says 1 or empty but does not enforce it: its
+    ○, 〇 and ◯ were published as three different values, which a filter on 1 missed."""
+    spaces = make_dataset(kikaku, "evacuation", "指定緊急避難場所一覧")
+    text = (
+        "NO,名称,災害種別_洪水,災害種別_地震\n"
+        "1,小石川植物園,○,〇\n"
+        "2,六義園,,◯\n"
+        "3,本郷会館,1,確認中\n"
+    )
+    upload = SimpleUploadedFile("避難場所.csv", text.encode("cp932"))
+    run = converted(editor, spaces, upload, standard="evacuation-space")
+    lines = Path(run.output.path).read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    rows = [dict(zip(header, line.split(","), strict=True)) for line in lines[1:]]
+    assert [(r["災害種別_洪水"], r["災害種別_地震"]) for r in rows] == [
+        ("1", "1"),
+        ("", "1"),
+        ("1", "確認中"),
+    ]
+    assert not [p for p in run.report["problems"] if p.get("column") == "災害種別_地震"]
+
+
 def test_a_population_table_dated_only_in_its_title_gets_its_day(
     editor: User, make_dataset: Callable[..., Dataset], kikaku: Department
 ) -> None:
