@@ -32,7 +32,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from machi.publish import layout as layouts
 from machi.publish import normalize, privacy, reading, standards
-from machi.publish.problems import Problem
+from machi.publish.problems import Problem, column_letter
 
 HEAD_ROWS = 60  # rows read to find the header
 SAMPLE_RECORDS = 5000  # records that decide column types and normalisers
@@ -180,6 +180,7 @@ def convert(
         _warn_nearly_typed(plans, arranged, target, collector)
         _warn_sampled(plans, arranged, collector)
         scanner = privacy.PrivacyScanner(target.names)
+        hidden = _hidden_columns(target, found, source.hidden_columns(options.sheet))
         expected = _expected_rows(sheet, original, head, found.body_start)
         body = layouts.BodyReader(found, sheet=sheet.name, source_name=filename)
         records = body.records(_after(source.rows(options.sheet), found.body_start))
@@ -236,7 +237,9 @@ def convert(
                 )
             )
     loose = _collect_cell_errors(plans, collector)
-    findings = scanner.findings()
+    findings = scanner.findings() + hidden
+    order = {name: n for n, name in enumerate(scanner.columns)}
+    findings.sort(key=lambda finding: order.get(finding.column, len(order)))  # stable
     report["columns"] = [
         {
             "name": plan.name,
@@ -470,6 +473,20 @@ def _layout(head: list[tuple[int, list[object]]], options: Options, sheet: str) 
         found = layouts.guess_layout(head, sheet=sheet)
     found.section_mode = options.section_mode
     return found
+
+
+def _hidden_columns(
+    target: Target, found: layouts.Layout, hidden: frozenset[int]
+) -> list[privacy.Finding]:
+    """A finding for each published column that the workbook hides."""
+    findings = []
+    for i, pick in enumerate(target.picks):
+        if pick is None or pick >= len(found.columns):  # none in the file, or 区分
+            continue
+        if found.first_column + pick in hidden:
+            letter = column_letter(found.first_column + pick)
+            findings.append(privacy.hidden_column(target.names[i], letter))
+    return findings
 
 
 def _after(rows: Iterator[tuple[int, list[object]]], start: int) -> Iterator[tuple[int, list]]:

@@ -84,10 +84,21 @@ _HONORIFICS = {"様", "さん", "氏", "殿"}
 @dataclass
 class Finding:
     column: str
-    kind: str  # "email", "mobile-phone", "my-number", "personal-name", "birth-date"
+    kind: str  # "email", "mobile-phone", "my-number", "personal-name", "birth-date",
+    # "hidden-column"
     count: int  # cells matched
     rows: list[int]  # first 20 row numbers
     message: str  # translated: what was found, where, and why it matters
+
+
+def hidden_column(column: str, letter: str) -> Finding:
+    """A column the workbook hides: staff hide the columns that are theirs (担当者, メモ),
+    and a published file shows every column."""
+    message = _(
+        "Column %(column)s is hidden in the workbook (column %(letter)s). Hidden columns "
+        "often hold notes for staff only: publish it only if it is meant for everyone."
+    ) % {"column": column, "letter": letter}
+    return Finding(column=column, kind="hidden-column", count=0, rows=[], message=message)
 
 
 def _header(name: str) -> str:

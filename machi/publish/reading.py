@@ -22,6 +22,7 @@ from datetime import time, timedelta
 from itertools import islice
 from pathlib import Path
 from typing import IO
+from xml.etree import ElementTree
 
 import python_calamine
 from django.conf import settings
@@ -118,6 +119,10 @@ class Source:
     def rows(self, sheet: int = 0) -> Iterator[tuple[int, list[object]]]:
         """(row number, cells); can be called again to re-read from the top."""
         raise NotImplementedError
+
+    def hidden_columns(self, sheet: int = 0) -> frozenset[int]:
+        """The sheet's 0-based columns that its workbook hides (none in a text file)."""
+        return frozenset()
 
     def close(self) -> None:
         for handle in self._files:
@@ -276,10 +281,63 @@ class WorkbookSource(Source):
         self._cached = (sheet, loaded)
         return _sheet_rows(loaded)
 
+    def hidden_columns(self, sheet: int = 0) -> frozenset[int]:
+        if self.format != "XLSX":
+            return frozenset()  # calamine does not tell; .xls and .ods are not read for it
+        return _xlsx_hidden_columns(self.path, self.sheets[sheet].name)
+
     def close(self) -> None:
         self._cached = None
         self._book.close()
         super().close()
+
+
+_MAX_COLUMNS = 16_384  # Excel's last column, XFD
+
+
+def _xlsx_hidden_columns(path: Path, sheet_name: str) -> frozenset[int]:
+    """Columns an .xlsx sheet hides (<col min max hidden="1">), read from the sheet's XML up
+    to its data, where Excel writes them. Anything unexpected reads as none hidden: this
+    only adds a question for staff, the rows come from calamine."""
+    hidden: set[int] = set()
+    try:
+        with zipfile.ZipFile(path) as book:
+            member = _xlsx_sheet_member(book, sheet_name)
+            if member is None:
+                return frozenset()
+            with book.open(member) as stream:
+                for _event, element in ElementTree.iterparse(stream, events=("start",)):
+                    tag = element.tag.rpartition("}")[2]
+                    if tag == "sheetData":
+                        break
+                    if tag == "col" and element.get("hidden") in ("1", "true"):
+                        first = int(element.get("min", "0"))
+                        last = min(int(element.get("max", "0")), _MAX_COLUMNS)
+                        hidden.update(range(first - 1, last))
+    except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile, ElementTree.ParseError):
+        return frozenset()
+    return frozenset(hidden)
+
+
+_RELATIONSHIPS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+
+
+def _xlsx_sheet_member(book: zipfile.ZipFile, sheet_name: str) -> str | None:
+    """The ZIP member holding a sheet: workbook.xml names it, its relationships locate it."""
+    workbook = ElementTree.fromstring(book.read("xl/workbook.xml"))
+    ids = [
+        sheet.get(_RELATIONSHIPS)
+        for sheet in workbook.iter()
+        if sheet.tag.rpartition("}")[2] == "sheet" and sheet.get("name") == sheet_name
+    ]
+    if not ids:
+        return None
+    relationships = ElementTree.fromstring(book.read("xl/_rels/workbook.xml.rels"))
+    for relationship in relationships:
+        if relationship.get("Id") == ids[0]:
+            target = relationship.get("Target", "")
+            return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+    return None
 
 
 def _sheet_rows(sheet: python_calamine.CalamineSheet) -> Iterator[tuple[int, list[object]]]:

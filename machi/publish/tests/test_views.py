@@ -395,6 +395,38 @@ def test_saving_the_personal_data_answers_without_a_choice_marks_what_is_missing
     assert 'id="error-summary"' not in page.content.decode()
 
 
+def test_a_column_the_workbook_hides_is_asked_about_before_publishing(
+    client_for: Callable[[User], Client],
+    editor: User,
+    toilets: Dataset,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """Staff hide their own columns (担当者メモ) in the sheet they keep; the published CSV
+    showed them to everyone, unasked. Here the table starts in column B, past a margin."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in (["名称", "所在地", "担当者メモ"], ["A公園トイレ", "春日1-1", "鍵は田中"]):
+        sheet.append(["", *row])
+    sheet.column_dimensions["D"].hidden = True
+    sheet.column_dimensions["F"].hidden = True  # past the table: nothing to ask
+    out = io.BytesIO()
+    book.save(out)
+    client = client_for(editor)
+    run = upload(
+        client, toilets, out.getvalue(), "toilets.xlsx", django_capture_on_commit_callbacks
+    )
+    assert [(f["column"], f["kind"]) for f in run.report["privacy"]] == [
+        ("担当者メモ", "hidden-column")
+    ]
+    assert "column D" in run.report["privacy"][0]["message"]
+    assert services.open_findings(run)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/staff/publish/{run.uid}/privacy", {"privacy_担当者メモ": "remove"})
+    run.refresh_from_db()
+    assert [c["name"] for c in run.report["columns"]] == ["名称", "所在地"]
+    assert run.report["privacy"] == [] and not services.open_findings(run)
+
+
 def test_the_summary_names_the_sheet_among_the_others_and_the_notes_left_out(
     client_for: Callable[[User], Client],
     editor: User,
