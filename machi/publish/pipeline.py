@@ -184,6 +184,9 @@ def convert(
         expected = _expected_rows(sheet, original, head, found.body_start)
         body = layouts.BodyReader(found, sheet=sheet.name, source_name=filename)
         records = body.records(_after(source.rows(options.sheet), found.body_start))
+        hidden_rows: list[int] = []  # the records the workbook hides, as they are read
+        if hiding := source.hidden_rows(options.sheet):
+            records = _noting_hidden(records, hiding, hidden_rows)
         count = _write(
             output,
             target,
@@ -195,6 +198,23 @@ def convert(
             progress=progress,
         )
         collector.extend(body.problems)
+        if hidden_rows:
+            collector.add(
+                Problem(
+                    code="hidden-rows",
+                    level="warning",
+                    sheet=sheet.name,
+                    row=hidden_rows[0],
+                    message=ngettext(
+                        "Row %(rows)s is hidden in the workbook, and is published like the "
+                        "others: delete it in the file if it is not for publishing.",
+                        "Rows %(rows)s are hidden in the workbook, and are published like the "
+                        "others: delete them in the file if they are not for publishing.",
+                        len(hidden_rows),
+                    )
+                    % {"rows": _listed(hidden_rows)},
+                )
+            )
         if body.totals:
             collector.add(
                 Problem(
@@ -487,6 +507,20 @@ def _hidden_columns(
             letter = column_letter(found.first_column + pick)
             findings.append(privacy.hidden_column(target.names[i], letter))
     return findings
+
+
+def _noting_hidden(
+    records: Iterator[tuple[int, list[object]]], hiding: frozenset[int], seen: list[int]
+) -> Iterator[tuple[int, list[object]]]:
+    for record in records:
+        if record[0] in hiding:
+            seen.append(record[0])
+        yield record
+
+
+def _listed(rows: list[int], shown: int = 20) -> str:
+    listed = _(", ").join(map(str, rows[:shown]))
+    return listed + ("…" if len(rows) > shown else "")
 
 
 def _after(rows: Iterator[tuple[int, list[object]]], start: int) -> Iterator[tuple[int, list]]:

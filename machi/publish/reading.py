@@ -124,6 +124,10 @@ class Source:
         """The sheet's 0-based columns that its workbook hides (none in a text file)."""
         return frozenset()
 
+    def hidden_rows(self, sheet: int = 0) -> frozenset[int]:
+        """The sheet's row numbers (1-based) that its workbook hides, a filter's included."""
+        return frozenset()
+
     def close(self) -> None:
         for handle in self._files:
             handle.close()
@@ -286,6 +290,11 @@ class WorkbookSource(Source):
             return frozenset()  # calamine does not tell; .xls and .ods are not read for it
         return _xlsx_hidden_columns(self.path, self.sheets[sheet].name)
 
+    def hidden_rows(self, sheet: int = 0) -> frozenset[int]:
+        if self.format != "XLSX":
+            return frozenset()
+        return _xlsx_hidden_rows(self.path, self.sheets[sheet].name)
+
     def close(self) -> None:
         self._cached = None
         self._book.close()
@@ -314,6 +323,39 @@ def _xlsx_hidden_columns(path: Path, sheet_name: str) -> frozenset[int]:
                         first = int(element.get("min", "0"))
                         last = min(int(element.get("max", "0")), _MAX_COLUMNS)
                         hidden.update(range(first - 1, last))
+    except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile, ElementTree.ParseError):
+        return frozenset()
+    return frozenset(hidden)
+
+
+_HIDDEN = re.compile(rb"""hidden\s*=\s*["'](?:1|true)["']""")
+_ROW_NUMBER = re.compile(rb"""\sr\s*=\s*["'](\d+)["']""")
+
+
+def _xlsx_hidden_rows(path: Path, sheet_name: str) -> frozenset[int]:
+    """Rows an .xlsx sheet hides (<row r="5" hidden="1">). The sheet's XML is searched as
+    bytes, not parsed: rows are many and hidden ones few, so each hit's tag is read alone."""
+    hidden: set[int] = set()
+    try:
+        with zipfile.ZipFile(path) as book:
+            member = _xlsx_sheet_member(book, sheet_name)
+            if member is None:
+                return frozenset()
+            with book.open(member) as stream:
+                tail = b""
+                while chunk := stream.read(CHUNK):
+                    text = tail + chunk
+                    for match in _HIDDEN.finditer(text):
+                        start = text.rfind(b"<", 0, match.start())
+                        end = text.find(b">", match.end())
+                        if start < 0 or end < 0:
+                            continue  # cut by the chunk: the tail holds it again
+                        tag = text[start:end]
+                        name = tag[1:].split(None, 1)[0] if len(tag) > 1 else b""
+                        number = _ROW_NUMBER.search(tag)
+                        if name.rpartition(b":")[2] == b"row" and number:
+                            hidden.add(int(number[1]))
+                    tail = text[-4096:]
     except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile, ElementTree.ParseError):
         return frozenset()
     return frozenset(hidden)

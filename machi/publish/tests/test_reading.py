@@ -619,3 +619,27 @@ def test_ods(tmp_path: Path) -> None:
 def test_place_names_file_sheet_row_and_column() -> None:
     assert reading.place("a.xlsx", "表", 3, "B") == "a.xlsx, sheet “表”, row 3, column B"
     assert reading.place("a.csv", row=3) == "a.csv, row 3"
+
+
+@pytest.mark.parametrize("chunk", [64, 1 << 20])
+def test_hidden_rows_and_columns_of_an_xlsx_sheet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    """Read from the sheet's XML (calamine does not say), in chunks whose ends cut tags."""
+    book = openpyxl.Workbook()
+    book.active.title = "表紙"
+    sheet = book.create_sheet("一覧")
+    for n in range(1, 200):
+        sheet.append([f"施設{n}", n, "メモ"])
+    for row in (5, 77, 150):
+        sheet.row_dimensions[row].hidden = True
+    sheet.column_dimensions["C"].hidden = True
+    path = tmp_path / "hidden.xlsx"
+    book.save(path)
+    monkeypatch.setattr(reading, "CHUNK", chunk)
+    with reading.open_source(path, "hidden.xlsx") as source:
+        names = [info.name for info in source.sheets]
+        listed = names.index("一覧")
+        assert source.hidden_rows(listed) == {5, 77, 150}
+        assert source.hidden_columns(listed) == {2}
+        assert not source.hidden_rows(names.index("表紙"))

@@ -418,13 +418,43 @@ def test_a_column_the_workbook_hides_is_asked_about_before_publishing(
     assert [(f["column"], f["kind"]) for f in run.report["privacy"]] == [
         ("担当者メモ", "hidden-column")
     ]
-    assert "column D" in run.report["privacy"][0]["message"]
+    assert "（D列）" in run.report["privacy"][0]["message"]
     assert services.open_findings(run)
     with django_capture_on_commit_callbacks(execute=True):
         client.post(f"/staff/publish/{run.uid}/privacy", {"privacy_担当者メモ": "remove"})
     run.refresh_from_db()
     assert [c["name"] for c in run.report["columns"]] == ["名称", "所在地"]
     assert run.report["privacy"] == [] and not services.open_findings(run)
+
+
+def test_rows_the_workbook_hides_are_a_warning(
+    client_for: Callable[[User], Client],
+    editor: User,
+    toilets: Dataset,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """A filter in Excel hides the closed facilities; the CSV had them all, unsaid."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["名称", "所在地"])
+    for n in range(1, 31):
+        sheet.append([f"トイレ{n}", f"春日1-{n}"])
+    for row in (3, 7):
+        sheet.row_dimensions[row].hidden = True
+    out = io.BytesIO()
+    book.save(out)
+    client = client_for(editor)
+    run = upload(
+        client, toilets, out.getvalue(), "toilets.xlsx", django_capture_on_commit_callbacks
+    )
+    assert run.row_count == 30
+    (warning,) = [p for p in run.report["problems"] if p["code"] == "hidden-rows"]
+    assert (warning["level"], warning["row"]) == ("warning", 3)
+    assert warning["message"].startswith("3、7行目はワークブックで非表示")
+    plain = workbook_bytes([["名称", "所在地"], ["A", "春日1-1"]])
+    Run.objects.all().delete()
+    run = upload(client, toilets, plain, "toilets.xlsx", django_capture_on_commit_callbacks)
+    assert not [p for p in run.report["problems"] if p["code"] == "hidden-rows"]
 
 
 def test_the_summary_names_the_sheet_among_the_others_and_the_notes_left_out(
