@@ -57,19 +57,21 @@ class UploadLimitMiddleware:
 
 
 class PublicReadCorsMiddleware:
-    """Let any web page read the API (/api/): `Access-Control-Allow-Origin: *` on GET.
+    """Let any web page use the API (/api/): `Access-Control-Allow-Origin: *` on its answers,
+    the POST ones too (datastore SQL, spatial queries, CKAN actions take POST bodies).
 
     Browsers send no cookies with a cross-origin request whose answer says `*`
     (and this never sends Allow-Credentials), so other sites read what an
-    anonymous visitor may: public data. Preflights (OPTIONS with
-    Access-Control-Request-Method) are answered here with 204, before rate
-    limits; placed first among the middlewares that answer /api/, it also
-    marks their refusals (429, 401), so pages can read why.
+    anonymous visitor may, or what the key or token the page itself sends may.
+    Preflights (OPTIONS with Access-Control-Request-Method) are answered here with
+    204, before rate limits; placed first among the middlewares that answer /api/,
+    it also marks their refusals (429, 401), so pages can read why.
     """
 
     PREFIX = "/api/"
-    ALLOW_METHODS = "GET, HEAD, OPTIONS"
-    ALLOW_HEADERS = "X-API-Key, Content-Type"
+    ALLOW_METHODS = "GET, HEAD, POST, OPTIONS"
+    # A machi key, or a CKAN API token as CKAN clients send it.
+    ALLOW_HEADERS = "X-API-Key, Authorization, X-CKAN-API-Key, Content-Type"
     EXPOSE_HEADERS = (
         "Content-Disposition, ETag, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining"
     )
@@ -89,7 +91,7 @@ class PublicReadCorsMiddleware:
             response["Access-Control-Max-Age"] = str(self.MAX_AGE)
             return response
         response = self.get_response(request)
-        if request.method in {"GET", "HEAD"}:
+        if request.method in {"GET", "HEAD", "POST"}:
             response["Access-Control-Allow-Origin"] = "*"
             response["Access-Control-Expose-Headers"] = self.EXPOSE_HEADERS
         return response

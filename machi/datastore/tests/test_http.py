@@ -143,3 +143,28 @@ def test_preflight(resident: Client, nurseries: Table) -> None:
     assert "X-API-Key" in response["Access-Control-Allow-Headers"]
     assert "Content-Type" in response["Access-Control-Allow-Headers"]
     assert "Access-Control-Allow-Credentials" not in response
+
+
+def test_a_page_on_another_site_may_post_a_query_and_read_the_answer(
+    resident: Client, nurseries: Table
+) -> None:
+    """The SQL endpoint and CKAN's actions take POST: the preflight allowed only GET, and
+    the answer lacked Allow-Origin, so a browser app could not read it."""
+    preflight = resident.options(
+        "/api/v1/datastore/sql",
+        HTTP_ORIGIN="https://example.org",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="content-type, authorization",
+    )
+    assert "POST" in preflight["Access-Control-Allow-Methods"]
+    assert "Authorization" in preflight["Access-Control-Allow-Headers"]
+    for path, body in [
+        ("/api/v1/datastore/sql", {"sql": f'SELECT count(*) AS n FROM "{nurseries.resource.uid}"'}),
+        ("/api/3/action/package_list", {}),
+    ]:
+        response = resident.post(
+            path, body, content_type="application/json", HTTP_ORIGIN="https://example.org"
+        )
+        assert response.status_code == 200, (path, response.content[:300])
+        assert response["Access-Control-Allow-Origin"] == "*"
+        assert "Access-Control-Allow-Credentials" not in response
