@@ -57,6 +57,12 @@ def _data(request: HttpRequest) -> dict[str, Any]:
         data[key] = values if len(values) > 1 else values[0]
     if request.method != "POST":
         return data
+    if request.content_type == "application/x-www-form-urlencoded" and request.body.lstrip(
+        b" \t\r\n"
+    ).startswith(b"{"):
+        # JSON sent as a form: what `curl -d '{...}'` and requests.post(data=json.dumps(...))
+        # do. CKAN reads such a body as JSON too; as a form it would lose every parameter.
+        return _json_body(request, data)
     if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         for key in request.POST:
             values = request.POST.getlist(key)
@@ -64,6 +70,10 @@ def _data(request: HttpRequest) -> dict[str, Any]:
         for key in request.FILES:
             data[key] = request.FILES[key]
         return data
+    return _json_body(request, data)
+
+
+def _json_body(request: HttpRequest, data: dict[str, Any]) -> dict[str, Any]:
     if not request.body.strip():
         return data
     try:
