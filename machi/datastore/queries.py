@@ -268,6 +268,8 @@ def _sort(table: Table, raw: str) -> list[tuple[Column, bool]]:
         words = name.rsplit(" ", 1)
         if len(words) == 2 and words[1].lower() in {"asc", "desc"}:
             name, descending = words[0].strip(), words[1].lower() == "desc"
+        if len(name) >= 2 and name[0] == name[-1] == '"':  # CKAN clients quote odd names
+            name = name[1:-1]
         keys.append((column_named(table, name, "sort"), descending))
     return keys
 

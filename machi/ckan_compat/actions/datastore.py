@@ -124,6 +124,9 @@ def _row_params(table: Table, data: dict[str, Any]) -> dict[str, Any]:
     for key in ("q", "sort", "limit", "offset"):
         if data.get(key) not in (None, ""):
             params[key] = str(data[key])
+    # CKAN caps a larger limit at its maximum instead of refusing it (32000 is common).
+    if params.get("limit", "").isdigit() and int(params["limit"]) > queries.MAX_LIMIT:
+        params["limit"] = str(queries.MAX_LIMIT)
     fields = _as_list(data.get("fields"), "fields")
     if fields:
         params["fields"] = ",".join(fields)
@@ -156,8 +159,9 @@ def datastore_search(ctx: Context, data: dict[str, Any]) -> dict[str, Any]:
         {"id": c.name, "type": "int" if c.name == "_id" else CKAN_TYPES.get(c.type, "text")}
         for c in page.fields
     ]
-    return {
-        "include_total": True,
+    include_total = str(data.get("include_total", True)).lower() not in {"false", "0", "no"}
+    found = {
+        "include_total": include_total,
         "limit": query.limit,
         "records_format": "objects",
         "resource_id": resource_id,
@@ -171,6 +175,9 @@ def datastore_search(ctx: Context, data: dict[str, Any]) -> dict[str, Any]:
         "total": page.total,
         "total_was_estimated": not page.total_exact,
     }
+    if not include_total:
+        del found["total"], found["total_was_estimated"]
+    return found
 
 
 @register("datastore_info")
