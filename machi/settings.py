@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before rate limits: preflights are answered, and refusals readable, cross-origin.
     "machi.lib.http.PublicReadCorsMiddleware",
+    "machi.lib.http.HeadAsGetMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     # After LocaleMiddleware so a 429 speaks the client's language.

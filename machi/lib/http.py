@@ -95,3 +95,30 @@ class PublicReadCorsMiddleware:
             response["Access-Control-Allow-Origin"] = "*"
             response["Access-Control-Expose-Headers"] = self.EXPOSE_HEADERS
         return response
+
+
+class HeadAsGetMiddleware:
+    """HEAD on machi's API (/api/v1/) answers as GET would, without the body: its routes
+    name GET only, so HEAD got 405 though CORS and the docs offer it (a client checking a
+    download's size or ETag first)."""
+
+    PREFIX = "/api/v1/"
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method != "HEAD" or not request.path.startswith(self.PREFIX):
+            return self.get_response(request)
+        request.method = "GET"
+        try:
+            response = self.get_response(request)
+        finally:
+            request.method = "HEAD"
+        if response.streaming:  # an export's rows are never read; its generator is dropped
+            response.streaming_content = iter(())
+        else:
+            length = len(response.content)
+            response.content = b""
+            response["Content-Length"] = str(length)
+        return response

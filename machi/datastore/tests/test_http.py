@@ -168,3 +168,19 @@ def test_a_page_on_another_site_may_post_a_query_and_read_the_answer(
         assert response.status_code == 200, (path, response.content[:300])
         assert response["Access-Control-Allow-Origin"] == "*"
         assert "Access-Control-Allow-Credentials" not in response
+
+
+def test_head_answers_as_get_without_a_body(resident: Client, nurseries: Table) -> None:
+    """HEAD got 405 on every /api/v1 route, though CORS and the docs offer it."""
+    for path in [
+        rows_url(nurseries),
+        "/api/v1/datasets",
+        f"/api/v1/datastore/{nurseries.resource.uid}/export.csv",
+    ]:
+        got = resident.get(path)
+        head = resident.head(path)
+        assert head.status_code == 200, path
+        assert head["Content-Type"] == got["Content-Type"]
+        assert head.get("ETag") == got.get("ETag")
+        assert head.getvalue() == b"" if head.streaming else head.content == b""
+    assert resident.head("/api/v1/datasets/no-such-dataset").status_code == 404
