@@ -15,6 +15,7 @@ from machi.catalog.models import Category, Dataset, News, Resource, ResourceVers
 from machi.catalog.queries import (
     FACET_FIELDS,
     Filters,
+    SearchResult,
     search_datasets,
     visible_datasets,
     with_resources,
@@ -32,6 +33,16 @@ def _page_number(request: HttpRequest) -> int:
         return max(1, int(request.GET.get("page", "1")))
     except ValueError:
         return 1
+
+
+def _past_the_end(request: HttpRequest, result: SearchResult) -> HttpResponse | None:
+    """A page number past the last page (an old link, fewer datasets now) goes to the last
+    page: it said 「72 件」 over 「該当するデータセットはありません」 and 「5 / 4 ページ」."""
+    if result.page <= result.pages:
+        return None
+    params = request.GET.copy()
+    params["page"] = str(result.pages)
+    return HttpResponseRedirect(f"{request.path}?{params.urlencode()}")
 
 
 def _filters(request: HttpRequest) -> Filters:
@@ -68,6 +79,8 @@ def search(request: HttpRequest) -> HttpResponse:
         page=_page_number(request),
         user=request.user,
     )
+    if past := _past_the_end(request, result):
+        return past
     active = set(filters.items())
     base = [
         (key, value) for key, values in request.GET.lists() if key != "page" for value in values
@@ -216,6 +229,8 @@ def _listing(
         user=request.user,
         facets=False,
     )
+    if past := _past_the_end(request, result):
+        return past
     return render(request, template, {"result": result, **context})
 
 

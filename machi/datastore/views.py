@@ -117,6 +117,13 @@ def table_panel(request: HttpRequest, resource: Resource) -> dict[str, Any] | No
             "first": (page - 1) * size + 1 if result.records else 0,
             "last": (page - 1) * size + len(result.records),
             "previous_url": _with(request, page=page - 1) if page > 1 else None,
+            # A page past the last row (an old link, a typed number): say so, and link the
+            # last page, instead of 「全 24 行中 0–19,960 行目」.
+            "past_end_url": (
+                _with(request, page=-(-result.total // size))
+                if not result.records and page > 1 and result.total
+                else None
+            ),
             "next_url": _with(request, page=page + 1) if result.next else None,
             "filters": _active_filters(request, table),
             "api_url": _api_url(request, resource, api_params, size, page),

@@ -121,3 +121,14 @@ def test_an_english_reader_sees_the_schema_s_english_titles_beside_the_names(
     assert '<option value="開始時間">Opening time (開始時間)</option>' in english
     japanese = resident.get(page_url(table)).content.decode()
     assert "Opening time" not in japanese
+
+
+def test_a_page_past_the_last_row_says_so_and_links_the_last(
+    resident: Client, nurseries: Table
+) -> None:
+    """?page=999 said 「全 6 行中 0–1,996 行目」 with only a 前へ link."""
+    html = resident.get(page_url(nurseries), {"page": "999"}).content.decode()
+    assert "6 行の最後より後のページです。" in html
+    assert "0–" not in html
+    last = html[html.index("最後のページへ") - 200 : html.index("最後のページへ")]
+    assert "?page=1" in last  # six rows: one page
