@@ -1,8 +1,9 @@
 """Atom feeds of dataset updates and news."""
 
 from django.contrib.syndication.views import Feed
+from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.feedgenerator import Atom1Feed
+from django.utils.feedgenerator import Atom1Feed, SyndicationFeed
 from django.utils.translation import gettext_lazy as _
 
 from machi.catalog.models import Dataset, News
@@ -53,14 +54,25 @@ class NewsFeed(Feed):
     def item_title(self, item: News) -> str:
         return item.display_title
 
-    def item_description(self, item: News) -> str:
-        return item.display_body
+    def item_description(self, item: News) -> str | None:
+        return item.display_body or None  # no empty <summary/>
 
     def item_link(self, item: News) -> str:
         return item.dataset.get_absolute_url() if item.dataset else item.get_absolute_url()
 
     def item_guid(self, item: News) -> str:
+        # Its own id: several news items may link the same dataset page.
         return f"{reverse('catalog:news')}{item.pk}/"
 
     def item_pubdate(self, item: News):  # type: ignore[no-untyped-def]
         return item.published_at
+
+    def item_updateddate(self, item: News):  # type: ignore[no-untyped-def]
+        return item.published_at  # Atom requires <updated> on every entry
+
+    def get_feed(self, obj: object, request: HttpRequest) -> SyndicationFeed:
+        """Entry ids as absolute IRIs (RFC 4287): Django adds the host to links only."""
+        feed = super().get_feed(obj, request)
+        for item in feed.items:
+            item["unique_id"] = request.build_absolute_uri(item["unique_id"])
+        return feed

@@ -1,0 +1,31 @@
+"""The Atom feeds as a feed reader validates them (RFC 4287)."""
+
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+
+from machi.accounts.models import Department
+from machi.catalog.models import Dataset
+
+pytestmark = pytest.mark.django_db
+
+ATOM = {"a": "http://www.w3.org/2005/Atom"}
+
+
+def test_news_entries_have_absolute_ids_and_an_updated_date(
+    resident: Client, kikaku: Department, make_dataset: Callable[..., Dataset]
+) -> None:
+    """Entries had <id>/news/109/</id> (relative) and no <updated>, both required."""
+    make_dataset(kikaku, "hoikuen", "認可保育園一覧", csv="名称\n本郷保育園\n")
+    feed = ET.fromstring(resident.get("/feeds/news.atom").content)
+    entries = feed.findall("a:entry", ATOM)
+    assert entries
+    for entry in entries:
+        assert entry.findtext("a:id", namespaces=ATOM).startswith("http://testserver/news/")
+        assert entry.findtext("a:updated", namespaces=ATOM)
+        summary = entry.find("a:summary", ATOM)
+        assert summary is None or (summary.text or "").strip()
+    ids = [entry.findtext("a:id", namespaces=ATOM) for entry in entries]
+    assert len(ids) == len(set(ids))
