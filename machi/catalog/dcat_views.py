@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import re
 from collections.abc import Callable
 from functools import wraps
 
@@ -51,10 +52,15 @@ def _digest(*parts: object) -> str:
     return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:32]
 
 
+_UNENCODED_PLUS = re.compile(r"(T[\d:.]+) (\d{2}(?::?\d{2})?)$")
+
+
 def _parse_modified_since(text: str) -> datetime.datetime:
     """ISO 8601 date or date-time; without an offset it is UTC (as CKAN's metadata_modified)."""
+    # An offset's + sent unencoded in a URL arrives as a space (…T00:00:00 09:00).
+    text = _UNENCODED_PLUS.sub(r"\1+\2", text.strip())
     try:
-        value = datetime.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        value = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise ValueError(
             _(

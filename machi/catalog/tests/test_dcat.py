@@ -322,6 +322,9 @@ def test_modified_since(resident: Client, kikaku: Department) -> None:
     # Same instant in Japan time; a date alone means midnight UTC.
     g = _graph(resident.get("/catalog.ttl?modified_since=2026-01-01T09:08:00%2B09:00"), "turtle")
     assert len(set(g.subjects(RDF.type, DCAT.Dataset))) == 2
+    # The + left unencoded, as docs/dcat.md showed it: a URL reads it as a space.
+    g = _graph(resident.get("/catalog.ttl?modified_since=2026-01-01T09:08:00+09:00"), "turtle")
+    assert len(set(g.subjects(RDF.type, DCAT.Dataset))) == 2
     g = _graph(resident.get("/catalog.rdf?modified_since=2026-01-02"), "xml")
     assert not list(g.subjects(RDF.type, DCAT.Dataset))
     assert _hydra(g)["first"] == f"{SITE}/catalog.rdf?page=1&modified_since=2026-01-02"
