@@ -209,7 +209,14 @@ def datastore_search_sql(ctx: Context, data: dict[str, Any]) -> dict[str, Any]:
     answer: dict[str, Any] = {
         "sql": sql,
         "records": result.records,
-        "fields": [{"id": f["name"], "type": f["type"]} for f in result.fields],
+        # CKAN's type names, as datastore_search gives them for the same columns.
+        "fields": [
+            {
+                "id": f["name"],
+                "type": "int" if f["name"] == "_id" else CKAN_TYPES.get(f["type"], "text"),
+            }
+            for f in result.fields
+        ],
     }
     if result.truncated:
         answer["records_truncated"] = True

@@ -38,3 +38,14 @@ def test_a_quoted_sort_name_and_no_total(call: Callable[..., Any], table_id: str
     result = call("datastore_search", resource_id=table_id, include_total=False)[1]["result"]
     assert result["include_total"] is False and "total" not in result
     assert len(result["records"]) == 2
+
+
+def test_sql_fields_carry_the_type_names_datastore_search_gives(
+    call: Callable[..., Any], table_id: str
+) -> None:
+    """datastore_search said int/text for 定員/名称 and datastore_search_sql integer/string."""
+    searched = call("datastore_search", resource_id=table_id)[1]["result"]["fields"]
+    sql = f'SELECT _id, "名称", "定員" FROM "{table_id}"'
+    fields = call("datastore_search_sql", sql=sql)[1]["result"]["fields"]
+    assert fields == [f for f in searched if f["id"] in {"_id", "名称", "定員"}]
+    assert {"id": "定員", "type": "int"} in fields
