@@ -286,7 +286,32 @@ def _build_expansions() -> dict[Phrase, set[Phrase]]:
 
 def _word_node(word: str) -> Node:
     # The index holds the parts of compounds (machi.lib.japanese.index_tokens).
+    forms = _english_forms(word)
+    if len(forms) > 1:  # toilet finds "Public toilets", and toilets "Public toilet"
+        return Any(tuple(All(tuple(Token(p) for p in japanese.word_parts(f))) for f in forms))
     return All(tuple(Token(part) for part in japanese.word_parts(word)))
+
+
+def _english_forms(word: str) -> tuple[str, ...]:
+    """An English noun's singular and plural (shelter, shelters; library, libraries)."""
+    if not (word.isascii() and word.isalpha() and len(word) >= 3):
+        return (word,)
+    lower = word.lower()
+    if lower.endswith("ies") and len(lower) > 4:
+        singular = lower[:-3] + "y"
+    elif lower.endswith(("ses", "xes", "ches", "shes")):
+        singular = lower[:-2]
+    elif lower.endswith("s") and not lower.endswith(("ss", "us", "is")):  # bus, analysis
+        singular = lower[:-1]
+    else:
+        singular = lower
+    if singular.endswith("y") and singular[-2:-1] not in tuple("aeiou"):
+        plural = singular[:-1] + "ies"
+    elif singular.endswith(("s", "x", "ch", "sh")):
+        plural = singular + "es"
+    else:
+        plural = singular + "s"
+    return tuple(dict.fromkeys((lower, singular, plural)))
 
 
 def _phrase_node(phrase: Phrase) -> Node:
