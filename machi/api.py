@@ -1,7 +1,7 @@
 """The machi JSON API at /api/v1/ (OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs)."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import ValidationError as RequestValidationError
@@ -76,6 +76,14 @@ def validation_error(request: HttpRequest, error: ValidationError) -> HttpRespon
 @api.exception_handler(PermissionDenied)
 def permission_denied(request: HttpRequest, error: PermissionDenied) -> HttpResponse:
     return api.create_response(request, {"detail": str(error)}, status=403)
+
+
+@api.exception_handler(Http404)
+def not_found(request: HttpRequest, error: Http404) -> HttpResponse:
+    """Django's own 404 messages are English ("No Dataset matches the given query.")."""
+    return api.create_response(
+        request, {"detail": _("Not found: no API route or object at this address.")}, status=404
+    )
 
 
 @api.exception_handler(DatastoreError)

@@ -1,9 +1,11 @@
 from django.conf import settings
 from django.contrib import admin
 from django.db import connection
-from django.http import HttpRequest, HttpResponsePermanentRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.translation import gettext as _
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 
 from machi.api import api
@@ -56,3 +58,18 @@ urlpatterns = [
     path("standard-datasets.json", checklist_json, name="standard_datasets"),
     path("", include("machi.catalog.urls")),
 ]
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A path under /api/ that matches no route answers in JSON, as the API's own 404s do
+    (an app reading `detail` got a page of HTML); elsewhere, the site's page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"detail": _("Not found: no API route or object at this address.")},
+            status=404,
+            json_dumps_params={"ensure_ascii": False},
+        )
+    return defaults.page_not_found(request, exception)
+
+
+handler404 = not_found

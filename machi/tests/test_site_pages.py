@@ -48,3 +48,18 @@ def test_the_admin_names_third_party_apps_in_japanese(
     page = client_for(site_admin).get("/admin/").content.decode()
     assert "二段階認証（認証アプリ）" in page and "バックグラウンド処理" in page
     assert "Otp_Totp" not in page and "Tasks Database Backend" not in page
+
+
+def test_the_api_says_not_found_in_json_in_the_reader_s_language(
+    db: None, resident: Client
+) -> None:
+    """/api/v1/datastore/not-a-uuid/rows gave the site's HTML page, and a missing dataset
+    Django's English "Not Found"."""
+    for path in ["/api/v1/datastore/not-a-uuid/rows", "/api/v1/datasets/nothing", "/api/v9/x"]:
+        response = resident.get(path)
+        assert response.status_code == 404, path
+        assert response["Content-Type"].startswith("application/json"), path
+        assert "見つかりません" in response.json()["detail"], path
+    english = resident.get("/api/v1/datasets/nothing", HTTP_ACCEPT_LANGUAGE="en").json()
+    assert english["detail"].startswith("Not found")
+    assert "ページが見つかりません" in resident.get("/dataset/nothing/").content.decode()
