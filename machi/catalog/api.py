@@ -10,6 +10,7 @@ from machi.catalog import permissions
 from machi.catalog.models import Dataset, Resource
 from machi.catalog.queries import PAGE_SIZE, Filters, search_datasets, with_resources
 from machi.catalog.schemas import DatasetOut, DatasetSearchOut
+from machi.lib.api_errors import errors
 
 router = Router(tags=["catalog"])
 
@@ -73,7 +74,7 @@ def _summary(request: HttpRequest, dataset: Dataset) -> dict[str, Any]:
     }
 
 
-@router.get("datasets", response=DatasetSearchOut, summary="Search datasets")
+@router.get("datasets", response={200: DatasetSearchOut, **errors(400)}, summary="Search datasets")
 def list_datasets(request: HttpRequest, params: Query[SearchParams]) -> dict[str, Any]:
     """Japanese or English full-text search with facets; without `q`, newest first."""
     result = search_datasets(
@@ -103,7 +104,9 @@ def list_datasets(request: HttpRequest, params: Query[SearchParams]) -> dict[str
     }
 
 
-@router.get("datasets/{name}", response=DatasetOut, summary="One dataset in full")
+@router.get(
+    "datasets/{name}", response={200: DatasetOut, **errors(404)}, summary="One dataset in full"
+)
 def get_dataset(request: HttpRequest, name: str) -> dict[str, Any]:
     dataset = with_resources(Dataset.objects.filter(name=name)).first()
     if dataset is None or not permissions.can_view_dataset(request.user, dataset):

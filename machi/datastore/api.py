@@ -17,6 +17,7 @@ from ninja import Field, Router, Schema
 
 from machi.datastore import http, queries
 from machi.datastore.models import Table
+from machi.lib.api_errors import errors
 
 router = Router(tags=["datastore"])
 
@@ -77,7 +78,11 @@ def _filters(request: HttpRequest, *options: str) -> QueryDict:
     return params
 
 
-@router.get("/datastore/{uuid:resource_id}", response=TableOut, summary="Describe a table")
+@router.get(
+    "/datastore/{uuid:resource_id}",
+    response={200: TableOut, **errors(404)},
+    summary="Describe a table",
+)
 @http.table_read
 def table_info(request: HttpRequest, resource_id: uuid.UUID, version: str | None = None) -> Any:
     table = http.table_for(request, resource_id)  # found once, by @table_read
@@ -101,7 +106,7 @@ def table_info(request: HttpRequest, resource_id: uuid.UUID, version: str | None
 
 @router.get(
     "/datastore/{uuid:resource_id}/rows",
-    response=RowsOut,
+    response={200: RowsOut, **errors(400, 404, 503)},
     summary="Query rows",
     description=FILTERS_HELP,
 )
@@ -136,7 +141,7 @@ def table_rows(
 
 @router.get(
     "/datastore/{uuid:resource_id}/facets",
-    response=dict[str, list[FacetValue]],
+    response={200: dict[str, list[FacetValue]], **errors(400, 404, 503)},
     summary="Count distinct values",
     description=FILTERS_HELP,
 )
@@ -160,7 +165,7 @@ def table_facets(
 
 @router.get(
     "/datastore/{uuid:resource_id}/aggregate",
-    response=AggregateOut,
+    response={200: AggregateOut, **errors(400, 404, 503)},
     summary="Count, sum, average, minimum, maximum by group",
     description=FILTERS_HELP,
 )

@@ -16,6 +16,7 @@ from ninja import Field, Router, Schema
 from machi.datastore import sql as service
 from machi.datastore.api import FieldOut
 from machi.datastore.errors import DatastoreError
+from machi.lib.api_errors import errors
 
 router = Router(tags=["datastore"])
 
@@ -45,7 +46,7 @@ def _result(request: HttpRequest, response: HttpResponse, sql: str | None) -> di
 
 @router.get(
     "/datastore/sql",
-    response=SqlOut,
+    response={200: SqlOut, **errors(400, 503)},
     summary="Run a read-only SQL query",
     description=DESCRIPTION,
 )
@@ -75,7 +76,7 @@ _BODY = {
 
 @router.post(
     "/datastore/sql",
-    response=SqlOut,
+    response={200: SqlOut, **errors(400, 503)},
     summary="Run a read-only SQL query (long queries)",
     description=DESCRIPTION,
     openapi_extra=_BODY,
