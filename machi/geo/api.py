@@ -19,6 +19,7 @@ from ninja import Body, Query, Router, Schema
 from pydantic import Field
 
 from machi.geo import gazetteer, services
+from machi.geo import search as map_search
 from machi.geo.geometry import GeoError, checked_bbox, polygon_from_geojson
 from machi.geo.models import Layer, LayerKind, Place
 
@@ -60,7 +61,7 @@ class TownCount(Schema):
     sum: float | None = None
 
 
-class PlaceOut(Schema):
+class TownOrStationOut(Schema):
     name: str
     kind: str
     kana: str
@@ -69,8 +70,15 @@ class PlaceOut(Schema):
     lon: float
 
 
+class LayerHitOut(Schema):
+    layer: str = Field(description="URL name of the layer")
+    layer_title: str = Field(description="in the request's language")
+    feature_count: int
+
+
 class SearchOut(Schema):
-    places: list[PlaceOut]
+    places: list[TownOrStationOut]
+    layers: list[LayerHitOut] = Field(description="layers the query names")
     features: list[dict[str, Any]]
 
 
@@ -390,7 +398,7 @@ def overlay(request: HttpRequest, points: str, areas: str, format: Format = "geo
     )
 
 
-@router.get("/geo/places", response=list[PlaceOut], summary="Towns and stations")
+@router.get("/geo/places", response=list[TownOrStationOut], summary="Towns and stations")
 def places(request: HttpRequest, q: str = "") -> Any:
     """The gazetteer: towns (町, 町丁目) and stations whose name or reading holds `q`."""
     return gazetteer.search(q, limit=20) if q else list(Place.objects.all())
@@ -398,7 +406,14 @@ def places(request: HttpRequest, q: str = "") -> Any:
 
 @router.get("/geo/search", response=SearchOut, summary="Search towns, stations and facilities")
 def search(request: HttpRequest, q: str) -> Any:
+    """Towns and stations, layers the query names, and facilities whose names hold its words.
+
+    A facility in several layers (one building with an AED and Wi-Fi) is listed once, the
+    other layers in its `also`.
+    """
+    user = _user(request)
     return {
         "places": gazetteer.search(q, limit=10),
-        "features": services.search_features(_user(request), q, limit=20),
+        "layers": map_search.search_layers(user, q),
+        "features": map_search.search_features(user, q, limit=20),
     }

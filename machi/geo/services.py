@@ -34,6 +34,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils.text import slugify
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from machi.accounts.permissions import department_ids, is_site_admin
@@ -56,14 +57,17 @@ Feature = dict[str, Any]
 Box = tuple[float, float, float, float]  # south, west, north, east
 
 # Words residents use for what common layers hold, with a colour and a short marker label.
-# Keyed by the dataset's national standard (Dataset.standard) or its URL name.
+# Keyed by the dataset's national standard (Dataset.standard) or its URL name. The map lists
+# these layers first, in this order: what residents look for most (ward facilities, toilets,
+# AED, shelters) comes before the alphabet does (docs/geo.md, "Map page").
 KNOWN_LAYERS: dict[str, tuple[list[str], str, str]] = {
-    "aed": (["AED", "自動体外式除細動器", "除細動器"], "#c62828", "AED"),
+    "public-facility": (["公共施設", "区有施設", "区の施設", "public facility"], "#37474f", "公"),
     "public-toilet": (
         ["トイレ", "公衆トイレ", "公衆便所", "お手洗い", "toilet", "restroom"],
         "#6a1b9a",
         "WC",
     ),
+    "aed": (["AED", "自動体外式除細動器", "除細動器"], "#c62828", "AED"),
     "evacuation-shelters": (
         ["避難所", "指定避難所", "福祉避難所", "shelter", "evacuation shelter"],
         "#2e7d32",
@@ -79,23 +83,22 @@ KNOWN_LAYERS: dict[str, tuple[list[str], str, str]] = {
         "#0d47a1",
         "Wi",
     ),
-    "preschool": (["保育園", "保育所", "認可保育所", "nursery"], "#bf360c", "保"),
-    "public-facility": (["公共施設", "区有施設", "区の施設", "public facility"], "#37474f", "公"),
-    "libraries": (["図書館", "library"], "#4e342e", "図"),
-    "parks": (["公園", "児童遊園", "遊び場", "park"], "#33691e", "園"),
     "clinics": (
         ["病院", "診療所", "クリニック", "医療機関", "hospital", "clinic"],
         "#ad1457",
         "医",
     ),
     "pharmacies": (["薬局", "pharmacy"], "#006978", "薬"),
+    "preschool": (["保育園", "保育所", "認可保育所", "nursery"], "#bf360c", "保"),
     "kindergartens": (["幼稚園", "こども園", "kindergarten"], "#a84300", "幼"),
     "elementary-schools": (["小学校", "elementary school"], "#5d4037", "小"),
     "junior-high-schools": (["中学校", "junior high school"], "#5d4037", "中"),
+    "libraries": (["図書館", "library"], "#4e342e", "図"),
+    "parks": (["公園", "児童遊園", "遊び場", "park"], "#33691e", "園"),
+    "welfare-facilities": (["福祉センター", "福祉施設", "welfare"], "#3d6b1f", "福"),
     "fire-stations": (["消防署", "出張所", "fire station"], "#b71c1c", "消"),
     "museums": (["博物館", "美術館", "museum"], "#4527a0", "博"),
     "tourism-spots": (["観光", "観光スポット", "名所", "sightseeing"], "#00695c", "観"),
-    "welfare-facilities": (["福祉センター", "福祉施設", "welfare"], "#3d6b1f", "福"),
 }
 _ROLE_COLUMNS = {
     "name": ["名称", "施設名", "名前", "名称_通称", "店舗名", "公園名", "name", "title"],
@@ -331,31 +334,6 @@ def by_town(layer: Layer, sum_field: str | None = None) -> list[dict[str, Any]]:
     return result
 
 
-def search_features(user: User | None, text: str, limit: int = 20) -> list[dict[str, Any]]:
-    """Facilities whose name contains the text, over the layers the user may see."""
-    wanted = unicodedata.normalize("NFKC", text).strip()
-    if not wanted:
-        return []
-    layers = {layer.id: layer for layer in point_layers(user)}
-    found = (
-        PointFeature.objects.filter(layer_id__in=layers, name__icontains=wanted)
-        .order_by("name", "id")
-        .values_list("id", "layer_id", "name", "address", "lat", "lon")[:limit]
-    )
-    return [
-        {
-            "id": pk,
-            "layer": layers[layer_id].slug,
-            "layer_title": layers[layer_id].title,
-            "name": name,
-            "address": address,
-            "lat": lat,
-            "lon": lon,
-        }
-        for pk, layer_id, name, address, lat, lon in found
-    ]
-
-
 # --- Layers the user may see -------------------------------------------------------------------
 
 
@@ -375,6 +353,32 @@ def visible_layers(user: User | None, kind: str | None = None) -> QuerySet[Layer
     if kind:
         layers = layers.filter(kind=kind)
     return layers.order_by("kind", "title")
+
+
+def map_order(layers: Iterable[Layer]) -> list[Layer]:
+    """Layers as the map lists them: KNOWN_LAYERS in their order, other points, then areas.
+
+    Code-point order put 公衆トイレ ninth and 指定緊急避難場所 28th of 42; residents look
+    for those first.
+    """
+    first = {key: rank for rank, key in enumerate(KNOWN_LAYERS)}
+
+    def rank(layer: Layer) -> tuple[int, int, str, int]:
+        known = _known_key(layer.dataset) if layer.dataset else None
+        return (
+            layer.kind != LayerKind.POINT,
+            first.get(known, len(first)) if known else len(first),
+            layer.title,
+            layer.pk,
+        )
+
+    return sorted(layers, key=rank)
+
+
+def layer_label(layer: Layer) -> str:
+    """The layer's title in the active language (the English title when there is one)."""
+    english = (get_language() or "ja").startswith("en")
+    return (layer.title_en if english else "") or layer.title
 
 
 def get_layer(user: User | None, key: str | int) -> Layer:
@@ -758,10 +762,12 @@ def _town_of_chome(name: str | None) -> str | None:
 
 
 def _known(dataset: Dataset) -> tuple[list[str], str, str]:
-    for key in (dataset.name, dataset.standard):
-        if key in KNOWN_LAYERS:
-            return KNOWN_LAYERS[key]
-    return [], "#1f6fb2", ""
+    key = _known_key(dataset)
+    return KNOWN_LAYERS[key] if key else ([], "#1f6fb2", "")
+
+
+def _known_key(dataset: Dataset) -> str | None:
+    return next((k for k in (dataset.name, dataset.standard) if k in KNOWN_LAYERS), None)
 
 
 def _stem(title: str) -> str:

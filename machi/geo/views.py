@@ -44,7 +44,7 @@ def tile_settings() -> dict[str, Any]:
 
 
 def _map_config(request: HttpRequest, user: Any, staff: bool) -> dict[str, Any]:
-    layers = services.visible_layers(user)
+    layers = services.map_order(services.visible_layers(user))
     english = (get_language() or "ja").startswith("en")
     return {
         "staff": staff,
@@ -55,7 +55,7 @@ def _map_config(request: HttpRequest, user: Any, staff: bool) -> dict[str, Any]:
         "center": [35.7188, 139.7480],
         "zoom": 14,
         "layers": [
-            {**layer_out(layer), "label": (layer.title_en if english else "") or layer.title}
+            {**layer_out(layer), "label": services.layer_label(layer)}
             for layer in layers
             if layer.feature_count
         ],
@@ -81,6 +81,9 @@ def map_text() -> dict[str, str]:
         "more": _("The first %(count)s are listed; zoom in to see the rest."),
         "none": _("Nothing on the map here. Turn on a layer or move the map."),
         "no_results": _("Nothing found for %(q)s."),
+        "results": _("%(count)s results for %(q)s."),
+        "layer_result": _("Layer: %(layer)s (%(count)s)"),
+        "also_in": _("Also in: %(layers)s"),
         "locating": _("Finding where you are…"),
         "located": _("Showing what is near you."),
         "no_location": _("Your location is not available (%(reason)s)."),

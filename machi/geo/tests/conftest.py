@@ -51,7 +51,8 @@ def load_layer(site_admin: User, make_dataset: Callable[..., Dataset]) -> Callab
     """A dataset with one CSV resource, loaded into the datastore; its map layer."""
 
     def load(department: Department, name: str, csv: str, **fields: Any) -> Layer:
-        dataset = make_dataset(department, name, name, csv=csv, **fields)
+        title = fields.pop("title", name)
+        dataset = make_dataset(department, name, title, csv=csv, **fields)
         version = dataset.resources.get().current
         datastore.load_version_file(actor=site_admin, version=version)
         services.sync_point_layers()

@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from machi.conftest import RESULTS
 from machi.geo.models import Layer
+from machi.geo.tests.conftest import AED
 
 pytestmark = [
     pytest.mark.browser,
@@ -79,6 +80,13 @@ def test_map_with_layers_search_and_popup_without_tiles(
     page.locator(".geo-marker, .marker-cluster").first.wait_for()
     assert page.locator('input[name="layer"][value="aed"]').is_checked()
     assert page.locator('input[name="layer"][value="nursery-schools"]').is_checked()
+
+    # Switching the language keeps them too (the switch's form lost the hash).
+    page.locator(".lang-switch button").click()
+    page.wait_for_load_state()
+    expect(page).to_have_url(re.compile(r"#map=16/35\.72.*layers="))
+    page.locator(".geo-marker, .marker-cluster").first.wait_for()
+    assert page.locator('input[name="layer"][value="aed"]').is_checked()
     assert elsewhere == []
 
 
@@ -127,3 +135,45 @@ def test_on_a_phone_a_pick_closes_the_results_and_brings_the_map_into_view(
     page.locator("#geo-status", has_text="現在地の近くを表示しています").wait_for()
     expect(results).to_have_count(0)
     assert page.evaluate(MAP_AT_TOP)
+
+
+@pytest.fixture
+def many_layers(aed: Layer, nurseries: Layer, load_layer, kikaku) -> None:  # type: ignore[no-untyped-def]
+    for n in range(10):
+        load_layer(kikaku, f"extra-{n}", AED, title=f"その他のレイヤー{n}")
+    load_layer(kikaku, "toilets", AED, title="公衆トイレ", standard="public-toilet")
+
+
+def test_on_a_phone_the_layer_list_says_it_scrolls_and_search_status_is_current(
+    live_server,  # type: ignore[no-untyped-def]
+    settings,  # type: ignore[no-untyped-def]
+    many_layers: None,  # before the browser: Playwright's loop forbids database calls after it
+    browser_page,  # type: ignore[no-untyped-def]
+) -> None:
+    settings.GEO_TILE_URL = UNREACHABLE
+    page = browser_page
+    page.goto(live_server.url + "/map/")
+
+    # 13 layers in a box for about seven: its count, a hint and the toilets first.
+    layers = page.locator(".geo-layers")
+    expect(layers.locator("legend")).to_contain_text(re.compile(r"[(（]13[)）]"))
+    assert layers.locator("ul").evaluate("e => e.scrollHeight > e.clientHeight")
+    expect(page.locator("#geo-layers-hint")).to_be_visible()
+    expect(layers.locator("label").first).to_contain_text("公衆トイレ")
+    page.screenshot(path=str(RESULTS / "geo-map-layers.png"))
+
+    # A search that finds nothing, then one that finds: the status tells the second.
+    status = page.locator("#geo-status")
+    search = page.get_by_role("button", name="検索").or_(page.get_by_role("button", name="Search"))
+    page.get_by_role("searchbox").fill("ああああ")
+    search.click()
+    expect(status).to_contain_text("ああああ")
+    page.get_by_role("searchbox").fill("保育園")
+    search.click()
+    page.locator("#geo-results button").first.wait_for()
+    expect(status).not_to_contain_text("ああああ")
+    expect(status).to_contain_text("保育園")
+
+    # The layer the words name is offered, and turns on.
+    page.locator("#geo-results button").first.click()
+    expect(page.locator('input[name="layer"][value="nursery-schools"]')).to_be_checked()

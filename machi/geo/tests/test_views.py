@@ -78,3 +78,35 @@ def test_tiles_from_mbtiles(resident: Client, settings: object, tmp_path: Path) 
     response = resident.get("/map/tiles/15/29104/12900.png")
     assert response.status_code == 200 and response.content == PNG
     assert resident.get("/map/tiles/15/29104/12901.png").status_code == 404
+
+
+def test_the_layers_residents_look_for_come_first_and_the_list_says_how_many(
+    resident: Client, load_layer: Callable[..., Layer], kikaku: Department, places: int
+) -> None:
+    # Loaded in code-point order, which the list used to keep: 公衆トイレ after イベント etc.
+    for name, title, standard in [
+        ("events", "イベント", ""),
+        ("b-guru", "コミュニティバス停留所", ""),
+        ("aed", "AED設置場所", "aed"),
+        ("public-toilets", "公衆トイレ", "public-toilet"),
+        ("evacuation-space", "指定緊急避難場所", "evacuation-space"),
+        ("shelters", "避難所", "evacuation-shelters"),
+        ("public-facilities", "区有施設", "public-facility"),
+    ]:
+        load_layer(kikaku, name, AED, title=title, title_en=f"{name} in English", standard=standard)
+    response = resident.get("/map/", HTTP_ACCEPT_LANGUAGE="ja")
+    labels = [layer["label"] for layer in config(response)["layers"]]
+    assert labels == [
+        "区有施設",
+        "公衆トイレ",
+        "AED設置場所",
+        "避難所",
+        "指定緊急避難場所",
+        "イベント",
+        "コミュニティバス停留所",
+    ]
+    html = response.content.decode()
+    assert "(7)</legend>" in html or "（7）</legend>" in html
+    assert 'id="geo-layers-hint"' in html
+    english = config(resident.get("/map/", HTTP_ACCEPT_LANGUAGE="en"))["layers"]
+    assert english[1]["label"] == "public-toilets in English"

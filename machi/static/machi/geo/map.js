@@ -199,6 +199,15 @@
     return Object.keys(groups).filter(function (slug) { return map.hasLayer(groups[slug]); });
   }
 
+  // Say that the layer list scrolls when it does (phones show no scrollbar).
+  var layerList = document.querySelector(".geo-layers ul");
+  function hintScrolling() {
+    document.getElementById("geo-layers-hint").hidden =
+      layerList.scrollHeight <= layerList.clientHeight + 1;
+  }
+  hintScrolling();
+  window.addEventListener("resize", hintScrolling);
+
   document.querySelectorAll('input[name="layer"]').forEach(function (box) {
     box.addEventListener("change", function () { setLayer(box.value, box.checked); });
   });
@@ -314,12 +323,27 @@
     results.appendChild(li);
   }
 
+  function showLayer(slug) {
+    var layer = layersBySlug[slug];
+    picked();
+    setLayer(slug, true).then(function () {
+      var b = layer && layer.bbox; // west, south, east, north
+      if (b) map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [20, 20], maxZoom: 17 });
+    });
+  }
+
   document.getElementById("geo-search").addEventListener("submit", function (event) {
     event.preventDefault();
     var q = document.getElementById("geo-q").value.trim();
     results.innerHTML = "";
+    status("");
     if (!q) return;
     fetchJson(config.api + "search?q=" + encodeURIComponent(q)).then(function (found) {
+      var layers = (found.layers || []).filter(function (hit) { return layersBySlug[hit.layer]; });
+      layers.forEach(function (hit) {
+        resultButton(fmt(T.layer_result, { layer: hit.layer_title, count: hit.feature_count }),
+          T.show_on_map, function () { showLayer(hit.layer); });
+      });
       found.places.forEach(function (place) {
         var kind = place.kind === "station" ? T.station : T.town;
         resultButton(place.kind === "station" ? place.name + "駅" : place.name, kind, function () {
@@ -329,20 +353,29 @@
         });
       });
       found.features.forEach(function (hit) {
-        resultButton(hit.name, hit.layer_title + (hit.address ? " ・ " + hit.address : ""),
-          function () {
-            picked();
-            setLayer(hit.layer, true).then(function () {
-              var entry = features[hit.layer] && features[hit.layer][hit.id];
-              if (entry) focusMarker(hit.layer, entry);
-              else map.setView([hit.lat, hit.lon], 18);
-            });
+        var meta = hit.layer_title + (hit.address ? " ・ " + hit.address : "");
+        if (hit.also && hit.also.length) {
+          meta += " ・ " + fmt(T.also_in, { layers: hit.also.map(function (a) {
+            return a.layer_title;
+          }).join(config.lang === "ja" ? "、" : ", ") });
+        }
+        resultButton(hit.name, meta, function () {
+          picked();
+          setLayer(hit.layer, true).then(function () {
+            var entry = features[hit.layer] && features[hit.layer][hit.id];
+            if (entry) focusMarker(hit.layer, entry);
+            else map.setView([hit.lat, hit.lon], 18);
           });
+        });
       });
-      if (!found.places.length && !found.features.length) status(fmt(T.no_results, { q: q }));
-      else if (found.places.length + found.features.length === 1) {
-        results.querySelector("button").click();
+      // The status region is read aloud: a new search replaces what the last one said.
+      var count = layers.length + found.places.length + found.features.length;
+      if (!count) {
+        status(fmt(T.no_results, { q: q }));
+        return;
       }
+      status(fmt(T.results, { count: count, q: q }));
+      if (count === 1) results.querySelector("button").click();
     }).catch(function () { status(T.search_failed); });
   });
 
@@ -375,5 +408,14 @@
     saveHash();
     refreshList();
   });
+  // The language switch keeps the view and the layers: they are in the hash, which the
+  // form's `next` (the path the server saw) cannot carry.
+  var switcher = document.querySelector(".lang-switch");
+  if (switcher) {
+    switcher.addEventListener("submit", function () {
+      var next = switcher.querySelector("input[name=next]");
+      if (next) next.value = next.value.split("#")[0] + window.location.hash;
+    });
+  }
   window.machiMap = { map: map, setLayer: setLayer, features: features };
 })();
