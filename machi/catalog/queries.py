@@ -41,12 +41,22 @@ class Filters:
     department: list[str] = field(default_factory=list)
     format: list[str] = field(default_factory=list)
     license: list[str] = field(default_factory=list)
+    # Solr's fq (the CKAN API) adds more: groups of (field, value) a match must have
+    # one of each (tags:a AND tags:b), and values a match may not have (-tags:a).
+    any_of: list[list[tuple[str, str]]] = field(default_factory=list)
+    none_of: list[tuple[str, str]] = field(default_factory=list)
 
     def items(self) -> list[tuple[str, str]]:
         return [(name, value) for name in FACET_FIELDS for value in getattr(self, name)]
 
     def active(self) -> dict[str, set[str]]:
         return {name: set(values) for name in FACET_FIELDS if (values := getattr(self, name))}
+
+    def groups(self) -> list[list[tuple[str, str]]]:
+        """Every group of alternatives a match must have one of: a field's values, then any_of."""
+        return [[(name, value) for value in values] for name, values in self.active().items()] + [
+            list(group) for group in self.any_of
+        ]
 
 
 @dataclass
@@ -105,15 +115,19 @@ def _visible(index: FacetIndex, user: User | None) -> int:
     return visible
 
 
-def _allowed(index: FacetIndex, filters: dict[str, set[str]], user: User | None) -> int:
-    """What the user may see that passes every filter (a field's values are alternatives)."""
+def _either(index: FacetIndex, pairs: Iterable[tuple[str, str]]) -> int:
+    either = 0
+    for name, value in pairs:
+        either |= index.by_key.get(facet_key(name, value), 0)
+    return either
+
+
+def _allowed(index: FacetIndex, filters: Filters, user: User | None) -> int:
+    """What the user may see that has one value of every group and none excluded."""
     allowed = _visible(index, user)
-    for name, values in filters.items():
-        either = 0
-        for value in values:
-            either |= index.by_key.get(facet_key(name, value), 0)
-        allowed &= either
-    return allowed
+    for group in filters.groups():
+        allowed &= _either(index, group)
+    return allowed & ~_either(index, filters.none_of)
 
 
 # A match: (score, dataset id); sorted descending, the best score comes first
@@ -185,7 +199,8 @@ def search_datasets(
     `within`: dataset ids a search is limited to besides the filters (the CKAN
     API's `fq` ranges such as metadata_modified:[... TO *]).
     """
-    active = (filters or Filters()).active()
+    filters = filters or Filters()
+    narrowed = bool(filters.groups() or filters.none_of)
     query = parse_query(q) if q.strip() else None
     if sort not in SORTS or (sort == "relevance" and query is None):
         sort = "relevance" if query is not None else "modified"
@@ -193,7 +208,7 @@ def search_datasets(
     offset = (page - 1) * page_size
     anonymous = user is None or not user.is_authenticated
 
-    if query is None and not active and anonymous and within is None:
+    if query is None and not narrowed and anonymous and within is None:
         public = Dataset.objects.filter(is_public=True)
         order = {"title": ["title", "id"], "created": ["id"]}.get(sort, ["-modified", "-id"])
         return SearchResult(
@@ -206,7 +221,7 @@ def search_datasets(
         )
 
     index = facet_index()
-    allowed = _allowed(index, active, user)
+    allowed = _allowed(index, filters, user)
     if within is not None:
         allowed &= bitmap((i for i in within if i < index.size), index.size)
     matches: list[Match] = []

@@ -9,8 +9,10 @@ become the set of datasets the search is limited to.
 import datetime
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import reduce
+from operator import or_
 from typing import Any
 
 from django.db.models import Q
@@ -61,6 +63,10 @@ _TERM = re.compile(
         (?P<value>"(?:[^"\\]|\\.)*"|[\[{][^\]}]*[\]}]|\([^)]*\)|[^\s]+)""",
     re.VERBOSE,
 )
+_OR = {"OR", "||"}
+_AND = {"AND", "&&"}
+# Solr's text fields: q searches their words.
+_TEXT_FIELDS = {"title", "notes", "text"}
 _NOW = re.compile(r"^NOW(?:([+-])(\d+)(DAYS?|HOURS?|MINUTES?))?(?:/DAY)?$")
 
 
@@ -82,7 +88,10 @@ class SearchParams:
         self.within = condition if self.within is None else self.within & condition
 
 
-def integer(data: Mapping[str, Any], name: str, default: int, low: int, high: int) -> int:
+def integer(
+    data: Mapping[str, Any], name: str, default: int, low: int, high: int, *, clamp: bool = False
+) -> int:
+    """A whole-number parameter; with clamp, one above high is taken as high (CKAN's rows)."""
     raw = data.get(name)
     if raw in (None, ""):
         return default
@@ -92,6 +101,8 @@ def integer(data: Mapping[str, Any], name: str, default: int, low: int, high: in
         raise SearchQueryError(
             _("%(name)s must be a whole number, not “%(value)s”.") % {"name": name, "value": raw}
         ) from None
+    if clamp and value > high:
+        return high
     if not low <= value <= high:
         raise SearchQueryError(
             _("%(name)s must be between %(low)d and %(high)d.")
@@ -108,31 +119,83 @@ def boolean(value: Any) -> bool:
 
 def parse(data: Mapping[str, Any]) -> SearchParams:
     params = SearchParams()
-    params.rows = integer(data, "rows", DEFAULT_ROWS, 0, MAX_ROWS)
+    # CKAN cuts rows to ckan.search.rows_max without a word; harvesters ask for 1000 or more.
+    params.rows = integer(data, "rows", DEFAULT_ROWS, 0, MAX_ROWS, clamp=True)
     params.start = integer(data, "start", 0, 0, 10**9)
     params.include_private = boolean(data.get("include_private", False))
     q = str(data.get("q") or "").strip()
     if q in {"*:*", "*"}:
         q = ""
-    # `q=tags:保育` is a filter in Solr's syntax; words without a known field stay text.
-    words = []
-    for piece in _split(q):
-        term = _TERM.fullmatch(piece)
-        if term and term["field"] in _KNOWN_FIELDS:
-            _apply(params, term)
-        else:
-            words.append(piece)
+    words, terms = _read_q(_split(q))
     params.q = " ".join(words)
-    for piece in _split(str(data.get("fq") or "")):
-        term = _TERM.fullmatch(piece)
-        if piece.upper() == "AND":
-            continue
-        if term is None:
-            raise SearchQueryError(_("fq: “%(term)s” is not a field:value term.") % {"term": piece})
-        _apply(params, term)
+    for group in _or_groups(terms) + _or_groups(_split(str(data.get("fq") or ""))):
+        _apply(params, group)
     _parse_sort(params, str(data.get("sort") or "").strip(), bool(params.q))
     _parse_facets(params, data)
     return params
+
+
+def _read_q(pieces: list[str]) -> tuple[list[str], list[str]]:
+    """q's words to search, and its field terms (with the ORs between them) to filter by.
+
+    `q=tags:保育` is a filter in Solr's syntax; `title:`, `notes:` and `text:` search
+    their words in all the text (the index does not keep fields apart).
+    """
+
+    def is_filter(piece: str) -> bool:
+        term = _TERM.fullmatch(piece)
+        return term is not None and term["field"] in _KNOWN_FIELDS
+
+    words: list[str] = []
+    terms: list[str] = []
+    for i, piece in enumerate(pieces):
+        term = _TERM.fullmatch(piece)
+        joins_terms = (
+            piece.upper() in _OR
+            and 0 < i < len(pieces) - 1
+            and is_filter(pieces[i - 1])
+            and is_filter(pieces[i + 1])
+        )
+        if is_filter(piece) or joins_terms:
+            terms.append(piece)
+        elif term and term["field"] in _TEXT_FIELDS and term["sign"] != "-":
+            words.extend(_text_words(term["value"]))
+        else:
+            words.append(piece)
+    return words, terms
+
+
+def _text_words(raw: str) -> list[str]:
+    if raw.startswith("(") and raw.endswith(")"):
+        return [_unquote(p) for p in _split(raw[1:-1]) if p.upper() not in _OR | _AND]
+    return [_unquote(raw)]
+
+
+def _or_groups(pieces: list[str]) -> list[list[str]]:
+    """Terms joined by OR, one group each; the groups are ANDed (OR binds first).
+
+    ckanext-harvest sends `organization:a OR organization:b metadata_modified:[... TO *]`
+    for (a or b) and modified since.
+    """
+    groups: list[list[str]] = []
+    joining = False
+    for piece in pieces:
+        operator = piece.upper()
+        if operator in _AND:
+            continue
+        if operator in _OR:
+            if joining or not groups:
+                raise SearchQueryError(_("fq: OR needs a field:value term on each side."))
+            joining = True
+            continue
+        if joining:
+            groups[-1].append(piece)
+        else:
+            groups.append([piece])
+        joining = False
+    if joining:
+        raise SearchQueryError(_("fq: OR needs a field:value term on each side."))
+    return groups
 
 
 def _split(text: str) -> list[str]:
@@ -158,7 +221,7 @@ def _split(text: str) -> list[str]:
 
 def _values(raw: str) -> list[str]:
     if raw.startswith("(") and raw.endswith(")"):
-        parts = [p for p in _split(raw[1:-1]) if p.upper() != "OR"]
+        parts = [p for p in _split(raw[1:-1]) if p.upper() not in _OR]
         return [_unquote(p) for p in parts]
     return [_unquote(raw)]
 
@@ -169,88 +232,131 @@ def _unquote(raw: str) -> str:
     return raw
 
 
-def _apply(params: SearchParams, term: re.Match[str]) -> None:
-    name, raw, negated = term["field"], term["value"], term["sign"] == "-"
-    handler = _KNOWN_FIELDS[name] if name in _KNOWN_FIELDS else None
-    if handler is None:
+def _term(piece: str) -> re.Match[str]:
+    term = _TERM.fullmatch(piece)
+    if term is None:
+        raise SearchQueryError(_("fq: “%(term)s” is not a field:value term.") % {"term": piece})
+    if term["field"] not in _KNOWN_FIELDS:
         raise SearchQueryError(
             _("fq: the field “%(field)s” cannot be searched. Fields: %(fields)s")
-            % {"field": name, "fields": ", ".join(sorted(_KNOWN_FIELDS))}
+            % {"field": term["field"], "fields": ", ".join(sorted(_KNOWN_FIELDS))}
         )
-    if negated and name not in {"dataset_type", "type"}:
-        raise SearchQueryError(
-            _("fq: excluding values (-%(field)s:…) is not supported.") % {"field": name}
-        )
-    handler(params, name, raw, negated)
+    return term
 
 
-def _facet_filter(params: SearchParams, name: str, raw: str, negated: bool) -> None:
+def _apply(params: SearchParams, pieces: list[str]) -> None:
+    """Terms joined by OR (most often one term) as one more condition of the search."""
+    terms = [_term(piece) for piece in pieces]
+    first = terms[0]
+    for piece, term in zip(pieces[1:], terms[1:], strict=True):
+        if "-" in (first["sign"], term["sign"]):
+            excluded = pieces[0] if first["sign"] == "-" else piece
+            raise SearchQueryError(
+                _("fq: an exclusion (“%(term)s”) cannot be joined with OR.") % {"term": excluded}
+            )
+        if (first["field"] in _FACET_TERMS) != (term["field"] in _FACET_TERMS):
+            raise SearchQueryError(
+                _(
+                    "fq: OR between “%(left)s” and “%(right)s” is not supported: OR joins "
+                    "terms of %(facets)s with each other, or terms of the other fields."
+                )
+                % {"left": pieces[0], "right": piece, "facets": ", ".join(_FACET_TERMS)}
+            )
+    negated = first["sign"] == "-"
+    if first["field"] in _FACET_TERMS:
+        # Facet values are sets of dataset ids in the catalog's index (catalog.queries).
+        keys = [key for t in terms for key in _FACET_TERMS[t["field"]](t["field"], t["value"])]
+        if negated:
+            params.filters.none_of.extend(keys)
+        else:
+            params.filters.any_of.append(keys)
+        return
+    conditions = [_CONDITIONS[t["field"]](t["field"], t["value"]) for t in terms]
+    limiting = [condition for condition in conditions if condition is not None]
+    # A term that limits nothing makes its OR limit nothing.
+    condition = reduce(or_, limiting) if len(limiting) == len(conditions) else None
+    if negated and condition is None:
+        condition = _NOTHING
+    elif negated:
+        # -dataset_type:harvest, which harvesters send, leaves the search unlimited.
+        condition = None if condition is _NOTHING else ~condition
+    if condition is not None:
+        params.limit(condition)
+
+
+# A facet term's values as (catalog facet, value) keys, of which a match has one.
+Keys = list[tuple[str, str]]
+
+
+def _facet_keys(name: str, raw: str) -> Keys:
     values = _values(raw)
     if name == "tags":  # by the CKAN name a harvester stored, or as written
         values = [tag for value in values for tag in dicts.tag_names(value)]
-    getattr(params.filters, FACETS[name]).extend(values)
+    return [(FACETS[name], value) for value in values]
 
 
-def _owner_org(params: SearchParams, name: str, raw: str, negated: bool) -> None:
+def _owner_org(name: str, raw: str) -> Keys:
     wanted = set(_values(raw))
-    slugs = [
-        slug
+    # An unknown organization has no key, so it matches nothing, as in CKAN.
+    return [
+        ("department", slug)
         for slug in Department.objects.values_list("slug", flat=True)
         if slug in wanted or derived_id("organization", slug) in wanted
     ]
-    # An unknown organization matches nothing, as in CKAN.
-    params.filters.department.extend(slugs or ["\t"])
 
 
-def _names(params: SearchParams, name: str, raw: str, negated: bool) -> None:
-    params.limit(Q(name__in=_values(raw)))
+# The other terms are conditions on Dataset; None is every dataset.
+_NOTHING = Q(pk__in=[])
 
 
-def _ids(params: SearchParams, name: str, raw: str, negated: bool) -> None:
+def _names(name: str, raw: str) -> Q | None:
+    return Q(name__in=_values(raw))
+
+
+def _ids(name: str, raw: str) -> Q | None:
     values = _values(raw)
     by_uid = DatasetIdentity.objects.filter(uid__in=[v for v in values if _is_uuid(v)])
-    params.limit(Q(pk__in=by_uid.values("dataset_id")) | Q(name__in=values))
+    return Q(pk__in=by_uid.values("dataset_id")) | Q(name__in=values)
 
 
 def _is_uuid(value: str) -> bool:
     return bool(re.fullmatch(r"[0-9a-fA-F-]{32,36}", value))
 
 
-def _dataset_type(params: SearchParams, name: str, raw: str, negated: bool) -> None:
+def _dataset_type(name: str, raw: str) -> Q | None:
     # Every machi dataset has CKAN's type "dataset".
-    matches = "dataset" in _values(raw)
-    if matches == negated:
-        params.limit(Q(pk__in=[]))
+    return None if "dataset" in _values(raw) else _NOTHING
 
 
-def _private(params: SearchParams, name: str, raw: str, negated: bool) -> None:
+def _private(name: str, raw: str) -> Q | None:
     values = {v.lower() for v in _values(raw)}
     wanted = {"true": False, "private": False, "false": True, "public": True}
     publics = {wanted[v] for v in values if v in wanted}
     if not publics:
         raise SearchQueryError(_("fq: %(field)s takes true or false.") % {"field": name})
-    params.limit(Q(is_public__in=publics))
+    return Q(is_public__in=publics)
 
 
-def _state(params: SearchParams, name: str, raw: str, negated: bool) -> None:
-    if "active" not in _values(raw):
-        params.limit(Q(pk__in=[]))  # nothing is deleted or draft here
+def _state(name: str, raw: str) -> Q | None:
+    # Nothing is deleted or draft here.
+    return None if "active" in _values(raw) else _NOTHING
 
 
-def _range(params: SearchParams, name: str, raw: str, negated: bool) -> None:
+def _range(name: str, raw: str) -> Q | None:
+    column = _RANGE_FIELDS[name]
     match = re.fullmatch(r"([\[{])\s*(\S+)\s+TO\s+(\S+)\s*([\]}])", raw)
     if match is None:
-        low = _moment(_unquote(raw), name)
-        params.limit(Q(**{_RANGE_FIELDS[name]: low}))
-        return
+        return Q(**{column: _moment(_unquote(raw), name)})
     opening, low_text, high_text, closing = match.groups()
-    column = _RANGE_FIELDS[name]
+    condition = None
     if low_text != "*":
         op = "gte" if opening == "[" else "gt"
-        params.limit(Q(**{f"{column}__{op}": _moment(low_text, name)}))
+        condition = Q(**{f"{column}__{op}": _moment(low_text, name)})
     if high_text != "*":
         op = "lte" if closing == "]" else "lt"
-        params.limit(Q(**{f"{column}__{op}": _moment(high_text, name)}))
+        high = Q(**{f"{column}__{op}": _moment(high_text, name)})
+        condition = high if condition is None else condition & high
+    return condition
 
 
 def _moment(text: str, name: str) -> datetime.datetime:
@@ -275,9 +381,11 @@ def _moment(text: str, name: str) -> datetime.datetime:
     return value if timezone.is_aware(value) else value.replace(tzinfo=datetime.UTC)
 
 
-_KNOWN_FIELDS = {
-    **dict.fromkeys(FACETS, _facet_filter),
+_FACET_TERMS: dict[str, Callable[[str, str], Keys]] = {
+    **dict.fromkeys(FACETS, _facet_keys),
     "owner_org": _owner_org,
+}
+_CONDITIONS: dict[str, Callable[[str, str], Q | None]] = {
     "name": _names,
     "id": _ids,
     "dataset_type": _dataset_type,
@@ -288,6 +396,7 @@ _KNOWN_FIELDS = {
     "metadata_modified": _range,
     "metadata_created": _range,
 }
+_KNOWN_FIELDS = {**_FACET_TERMS, **_CONDITIONS}
 
 
 def _parse_sort(params: SearchParams, raw: str, has_query: bool) -> None:

@@ -159,6 +159,25 @@ def test_filters_combine_values_of_a_field_with_or_and_fields_with_and(
     assert names("", tag=["no such tag"]) == []
 
 
+def test_filter_groups_must_all_match_and_excluded_values_leave_datasets_out(
+    catalog: dict[str, Dataset],
+) -> None:
+    """The CKAN API's fq: tags:a AND tags:b, organization:a OR tags:b, -organization:a."""
+
+    def found(q: str = "", **filters: Any) -> list[str]:
+        return sorted(d.name for d in search_datasets(q=q, filters=Filters(**filters)).datasets)
+
+    bousai = ("department", "bousai")
+    assert found(any_of=[[bousai], [("category", "bousai")]]) == ["hinanjo"]
+    assert found(any_of=[[bousai], [("department", "kikaku")]]) == []
+    assert found(any_of=[[bousai, ("tag", "子育て・教育")]]) == ["aed", "hinanjo", "hoikuen"]
+    assert found(any_of=[[]]) == []  # no value to have (an unknown organization)
+    assert found(none_of=[("department", "kikaku")]) == ["aed", "hinanjo"]
+    assert found(department=["bousai"], none_of=[("tag", "防災/救命")]) == ["hinanjo"]
+    assert found("避難所", none_of=[bousai]) == []
+    assert found("保育園", none_of=[bousai]) == ["hoikuen"]
+
+
 def test_counts_follow_what_the_user_may_see(
     catalog: dict[str, Dataset],
     kikaku: Department,
