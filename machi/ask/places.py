@@ -10,14 +10,22 @@ without any "where" ("保育園の申し込み") is a question for the FAQ.
 
 Uses the geo app's services (machi.geo.services): find_place, point_layers, nearest,
 within_town. Without the geo app, no question is a data question.
+
+Asking where a facility is ("トイレはどこ", "AEDの場所", "Where is the AED?") asks for the
+nearest ones too, and so does a bare layer name ("AED") that the FAQ cannot answer. A
+resident further than FAR_M from the nearest place is not in the ward: the answer says so
+rather than listing places hundreds of kilometres away.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
+
+from django.utils.translation import gettext as _
 
 from machi.ask.analysis import STOP_FORMS
 from machi.lib import japanese
@@ -26,6 +34,12 @@ LIMIT = 5
 # Words that ask for the nearest places to the resident (kana-folded normalized forms).
 _NEAR = ("近く", "ちかく", "最寄", "もより", "一番近", "いちばん近", "近所", "周辺", "付近")
 _NEAR_EN = ("near", "nearest", "nearby", "closest", "around")
+# Words that ask where something is; only next to a layer's name do they ask for places
+# ("トイレはどこ"), not in "保育園の申し込みはどこで" (about the service).
+_WHERE = ("どこ", "何処", "場所", "ところ", "where")
+# Further than this from the nearest place: the resident is outside the ward (about 4 km
+# across), and a list of places hundreds of kilometres away helps nobody.
+FAR_M = 5000
 # Columns of a layer's table shown with each place, in the order tried.
 _ADDRESS = ("address", "住所", "所在地")
 _HOURS = ("hours", "開館時間", "利用時間", "営業時間", "開所時間", "利用可能時間")
@@ -38,6 +52,8 @@ class PlaceAnswer:
     where: str  # the town or station, or "" for the resident's location
     places: list[dict[str, Any]] = field(default_factory=list)
     map_url: str = ""  # the map with the layer shown (its "Near me" finds the nearest)
+    example: str = ""  # the question again with a station, which this module answers
+    far_away: bool = False  # the resident's location is too far from every place
 
 
 def _geo() -> Any:
@@ -69,15 +85,44 @@ def _mentions(question: str, words: list[str]) -> bool:
     return False
 
 
+def _words(layer: Any) -> list[str]:
+    """What residents call a layer's places: its keywords and titles."""
+    return [*(getattr(layer, "keywords", None) or []), layer.title, layer.title_en or ""]
+
+
 def _layer_for(question: str, layers: list[Any]) -> Any | None:
     # The layer whose longest keyword the question names: 認可保育園 before 保育.
     best, best_length = None, 0
     for layer in layers:
-        words = [*(getattr(layer, "keywords", None) or []), layer.title, layer.title_en or ""]
-        for word in words:
+        for word in _words(layer):
             if word and len(word) > best_length and _mentions(question, [word]):
                 best, best_length = layer, len(word)
     return best
+
+
+def _asks_where(question: str, words: list[str]) -> bool:
+    """The question asks where the layer's places are: the name next to a "where" word."""
+    folded = " ".join(_folded(question).split())
+    for word in words:
+        name = re.escape(_folded(word).strip())
+        if not name:
+            continue
+        patterns = (
+            # トイレはどこ, AEDの場所, AEDがある場所, 避難所はどこにありますか
+            rf"{name}\s*(?:は|って|の|が|も)?\s*(?:ある\s*)?(?:どこ|何処|場所|ところ)",
+            # どこにトイレがある
+            rf"(?:どこ|何処)\s*(?:に|で)?\s*{name}",
+            rf"\bwhere(?:'s|\s+is|\s+are|\s+can\s+i\s+find)\s+(?:(?:the|a|an)\s+)?{name}\b",
+        )
+        if any(re.search(pattern, folded) for pattern in patterns):
+            return True
+    return False
+
+
+def _names_only(question: str, words: list[str]) -> bool:
+    """The question is the layer's name and nothing else: "AED", "トイレ？"."""
+    bare = re.sub(r"(?:は|って)$", "", re.sub(r"[\s?!.。、]+", "", _folded(question)))
+    return any(word and bare == re.sub(r"\s+", "", _folded(word)) for word in words)
 
 
 def asks_near(question: str) -> bool:
@@ -94,6 +139,25 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dphi, dlambda = phi2 - phi1, math.radians(lon2 - lon1)
     a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
     return 2 * radius * math.asin(math.sqrt(a))
+
+
+def distance_text(metres: float) -> str:
+    """A distance as residents read it: 850 m, 1.2 km, 436 km."""
+    if metres < 1000:
+        return _("%(distance)s m") % {"distance": round(metres)}
+    km = metres / 1000
+    shown = f"{km:.1f}" if km < 10 else f"{round(km):,}"
+    return _("%(distance)s km") % {"distance": shown}
+
+
+def example(title: str, *, english: bool) -> str:
+    """A question with a station that finds the nearest places (asked in either language)."""
+    # Station names are only known in Japanese, so the English example keeps 根津駅.
+    return f"{title} near 根津駅" if english else f"根津駅の近くの{title}"
+
+
+def title_of(layer: Any, *, english: bool) -> str:
+    return str((layer.title_en or layer.title) if english else layer.title)
 
 
 def map_url(layer: Any, lat: float, lon: float) -> str:
@@ -115,7 +179,9 @@ def _first(properties: dict[str, Any], names: tuple[str, ...]) -> str:
     return ""
 
 
-def _place(layer: Any, item: dict[str, Any], origin: tuple[float, float] | None) -> dict[str, Any]:
+def _place(
+    layer: Any, item: dict[str, Any], origin: tuple[float, float] | None, title: str
+) -> dict[str, Any]:
     properties = item.get("properties") or {}
     lat, lon = float(item["lat"]), float(item["lon"])
     distance = item.get("distance_m")
@@ -126,28 +192,46 @@ def _place(layer: Any, item: dict[str, Any], origin: tuple[float, float] | None)
         "lat": lat,
         "lon": lon,
         "distance_m": round(float(distance)) if distance is not None else None,
+        "distance_text": distance_text(float(distance)) if distance is not None else "",
         "address": item.get("address") or _first(properties, _ADDRESS),
         "hours": item.get("hours") or _first(properties, _HOURS),
         "phone": item.get("phone") or _first(properties, _PHONE),
-        "layer": layer.title,
+        "layer": title,
         "map_url": map_url(layer, lat, lon),
     }
 
 
 def answer(
-    question: str, *, lat: float | None = None, lon: float | None = None, user: Any = None
+    question: str,
+    *,
+    lat: float | None = None,
+    lon: float | None = None,
+    user: Any = None,
+    english: bool = False,
+    bare: bool = False,
 ) -> PlaceAnswer | None:
-    """Places that answer a question about facilities, or None when it is not one."""
+    """Places that answer a question about facilities, or None when it is not one.
+
+    `english` names the layer in English; `bare` lets a question that is only a layer's
+    name ("AED") ask for the nearest places (when the FAQ has no answer to it).
+    """
     geo = _geo()
     if geo is None:
         return None
     near = asks_near(question)
     place = geo.find_place(question)
-    if place is None and not near:
+    folded = _folded(question)
+    may_ask_where = any(word in folded for word in _WHERE) or (bare and len(folded) <= 30)
+    if place is None and not near and not may_ask_where:
         return None  # no "where": not a question about places (and the layers stay unread)
     layer = _layer_for(question, list(geo.point_layers(user=user)))
     if layer is None:
         return None
+    if place is None and not near:
+        words = _words(layer)
+        near = _asks_where(question, words) or (bare and _names_only(question, words))
+    title = title_of(layer, english=english)
+    found = PlaceAnswer(title, "", [], layer_map_url(layer), example(title, english=english))
     if place is not None and (place.kind != "town" or near):
         origin = (place.lat, place.lon)
         items = geo.nearest(layer, place.lat, place.lon, n=LIMIT)
@@ -165,7 +249,10 @@ def answer(
         items = geo.nearest(layer, lat, lon, n=LIMIT)
     else:
         # Asks what is near, but not near where.
-        return PlaceAnswer(layer.title, "", [], layer_map_url(layer))
-    places = [_place(layer, item, origin) for item in items[:LIMIT]]
-    where = place.name if place is not None else ""
-    return PlaceAnswer(layer.title, where, places, layer_map_url(layer))
+        return found
+    found.places = [_place(layer, item, origin, title) for item in items[:LIMIT]]
+    found.where = place.name if place is not None else ""
+    if place is None and found.places:
+        nearest_m = found.places[0]["distance_m"]
+        found.far_away = nearest_m is not None and nearest_m > FAR_M
+    return found

@@ -62,6 +62,8 @@ class AskResult:
     place_where: str = ""
     needs_location: bool = False
     place_map_url: str = ""  # the map with the layer shown, to find the nearest places there
+    place_example: str = ""  # the question again with a station (根津駅の近くのAED設置場所)
+    far_away: bool = False  # the location is outside the ward: say so, do not list the places
     contact: dict[str, str] = field(default_factory=dict)  # whom to ask when we do not know
     log_id: str = ""
 
@@ -181,12 +183,17 @@ def ask(
             else []
         ),
     )
-    data = places.answer(question, lat=lat, lon=lon, user=user)
+    with translation.override(result.lang):  # the places' distances, as the answer reads
+        data = places.answer(
+            question, lat=lat, lon=lon, user=user, english=english, bare=not confident
+        )
     if data is not None:
         result.place_layer, result.place_where = data.layer_title, data.where
         result.places = data.places
         result.needs_location = not data.places and not data.where
         result.place_map_url = data.map_url
+        result.place_example = data.example
+        result.far_away = data.far_away
         if data.places or result.needs_location:
             # A question about facilities is answered by the data (or by asking where the
             # resident is), not by a near-miss FAQ and "did you mean" about other things.

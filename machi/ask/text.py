@@ -9,7 +9,18 @@ from machi.ask.services import AskResult
 def plain_text(result: AskResult, site_url: str = "") -> str:
     with translation.override(result.lang):
         lines: list[str] = []
-        if result.places:
+        if result.far_away:
+            # Somewhere far from the ward: say so, and how to ask about a place in it.
+            far = _(
+                "You seem to be outside the ward: the nearest place in “%(layer)s” is "
+                "%(distance)s away."
+            )
+            distance = result.places[0]["distance_text"]
+            lines.append(far % {"layer": result.place_layer, "distance": distance})
+            lines.append(
+                _("Ask again with a station or town, for example:") + f" {result.place_example}"
+            )
+        elif result.places:
             lines.append(
                 _("%(layer)s near %(where)s:")
                 % {"layer": result.place_layer, "where": result.place_where}
@@ -17,10 +28,9 @@ def plain_text(result: AskResult, site_url: str = "") -> str:
                 else _("%(layer)s near you:") % {"layer": result.place_layer}
             )
             for place in result.places:
-                distance = place["distance_m"]
                 line = f"・{place['name']}"
-                if distance is not None:
-                    line += " " + _("(%(distance)s m)") % {"distance": distance}
+                if place["distance_text"]:
+                    line += " " + _("(%(distance)s)") % {"distance": place["distance_text"]}
                 if place["address"]:
                     line += f" {place['address']}"
                 lines.append(line)
@@ -32,8 +42,7 @@ def plain_text(result: AskResult, site_url: str = "") -> str:
                 % {"layer": result.place_layer}
             )
             lines.append(
-                _("Ask again with a station or town, for example:")
-                + f" 根津駅の近くの{result.place_layer}"
+                _("Ask again with a station or town, for example:") + f" {result.place_example}"
             )
             if result.place_map_url:
                 lines.append(

@@ -36,9 +36,9 @@ def _coordinate(value: str | None, limit: float) -> float | None:
 def page(request: HttpRequest) -> HttpResponse:
     """Ask and read the answer on a page of its own: the widget's form without JavaScript."""
     q = services.clean_question(request.GET.get("q", ""))
-    # Like the widget: English pages answer in English, unless ?lang says otherwise;
-    # Japanese pages go by the question.
-    lang = request.GET.get("lang") or ("en" if english_requested() else None)
+    # Like the widget: the answer is in the page's language unless ?lang says otherwise,
+    # so "AED" asked on a Japanese page is not answered in English.
+    lang = request.GET.get("lang") or ("en" if english_requested() else "ja")
     result = None
     if q:
         result = services.ask(

@@ -134,6 +134,19 @@ def test_the_page_answers_in_the_pages_language(resident: Client, faq: int) -> N
     )
 
 
+def test_latin_letters_on_a_japanese_page_get_a_japanese_answer(resident: Client, faq: int) -> None:
+    html = resident.get("/ask/", {"q": "How do I register my dog?"}).content.decode()
+    assert "生後91日以上の犬は" in html and "Dogs 91 days or older" not in html
+    html = resident.get("/ask/", {"q": "AED"}).content.decode()
+    assert "文京区役所（代表）にお問い合わせください：03-3812-7111" in html
+    assert "Bunkyo City Office" not in html
+    # The API without a lang still goes by the question.
+    data = resident.post(
+        "/api/v1/ask", {"question": "How do I register my dog?"}, content_type="application/json"
+    ).json()
+    assert data["lang"] == "en" and data["answer"]["answer"].startswith("Dogs 91 days or older")
+
+
 @pytest.fixture
 def recycling(db: None) -> Department:
     return Department.objects.create(

@@ -1,5 +1,6 @@
 """Data answers: facilities from the open data with distances and map links (machi.geo)."""
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -9,6 +10,7 @@ from django.test import Client
 
 from machi.accounts.models import Department
 from machi.ask import services
+from machi.ask.text import plain_text
 from machi.catalog.models import Dataset
 from machi.datastore import services as datastore
 from machi.geo import gazetteer
@@ -37,6 +39,11 @@ SHELTERS = """\
 千駄木小学校,東京都文京区千駄木三丁目9番8号,35.727000,139.761300
 誠之小学校,東京都文京区西片一丁目2番10号,35.715300,139.756400
 """
+TOILETS = """\
+名称,住所,緯度,経度
+礫川公園公衆便所,東京都文京区春日一丁目15番,35.708600,139.748890
+富坂上公衆便所,東京都文京区春日一丁目13番13号,35.707450,139.748860
+"""
 NURSERIES = """\
 名称,住所,緯度,経度
 春日保育園,東京都文京区春日二丁目13番1号,35.711386,139.742439
@@ -51,13 +58,14 @@ def layers(
 ) -> dict[str, Layer]:
     gazetteer.load_team_gazetteer()
     made = {}
-    for name, title, standard, csv in (
-        ("aed", "AED設置場所一覧", "aed", AED),
-        ("wifi", "公衆無線LANアクセスポイント一覧", "public-wireless-lan", WIFI),
-        ("shelters", "指定避難所一覧", "evacuation-shelters", SHELTERS),
-        ("nurseries", "認可保育所一覧", "preschool", NURSERIES),
+    for name, title, title_en, standard, csv in (
+        ("aed", "AED設置場所一覧", "AED locations", "aed", AED),
+        ("wifi", "公衆無線LANアクセスポイント一覧", "", "public-wireless-lan", WIFI),
+        ("shelters", "指定避難所一覧", "", "evacuation-shelters", SHELTERS),
+        ("nurseries", "認可保育所一覧", "", "preschool", NURSERIES),
+        ("toilets", "公衆トイレ一覧", "Public toilets", "public-toilet", TOILETS),
     ):
-        dataset = make_dataset(kikaku, name, title, csv=csv, standard=standard)
+        dataset = make_dataset(kikaku, name, title, csv=csv, standard=standard, title_en=title_en)
         datastore.load_version_file(actor=site_admin, version=dataset.resources.get().current)
         geo.sync_point_layers()
         made[name] = Layer.objects.get(resource__dataset=dataset)
@@ -163,5 +171,103 @@ def test_near_me_in_english_without_a_location(
     html = resident.get(
         "/ask/", {"q": "Where is the nearest AED?"}, HTTP_ACCEPT_LANGUAGE="en"
     ).content.decode()
-    assert "To find the nearest AED設置場所, I need to know where you are." in html
+    assert "To find the nearest AED locations, I need to know where you are." in html
+    assert "AED locations near 根津駅" in html  # an example that the chatbot answers
     assert "Sorry, I could not find" not in html and "Did you mean" not in html
+
+
+# A resident standing at 春日駅 (文京シビックセンター).
+KASUGA = {"lat": 35.7080, "lon": 139.7520}
+
+
+@pytest.mark.parametrize(
+    "question", ["トイレはどこ", "トイレどこですか", "トイレはどこにありますか", "トイレの場所"]
+)
+def test_asking_where_a_facility_is_lists_the_nearest(
+    layers: dict[str, Layer], faq: int, resident: Client, question: str
+) -> None:
+    html = resident.get("/ask/", {"q": question, **KASUGA}).content.decode()
+    assert "礫川公園公衆便所" in html and "富坂上公衆便所" in html
+    # Not "no answer", a referral to 防災課 and もしかして about 備蓄 and 避難所.
+    for unrelated in ("回答が見つかりませんでした", "防災課", "もしかして", "備蓄", "避難所"):
+        assert unrelated not in html, unrelated
+
+
+def test_where_is_the_aed_lists_the_nearest(layers: dict[str, Layer], faq: int) -> None:
+    result = services.ask(question="AEDはどこ？", **KASUGA)
+    assert not result.abstained and result.contact == {}
+    assert _names(result)[0] == "文京シビックセンター"
+    assert _names(services.ask(question="Where is the AED?", **KASUGA))[0] == "文京シビックセンター"
+
+
+def test_asking_where_without_a_location_asks_for_a_station(
+    layers: dict[str, Layer], faq: int, resident: Client
+) -> None:
+    html = resident.get("/ask/", {"q": "トイレはどこ"}).content.decode()
+    assert "最寄りの公衆トイレを探すには、今いる場所を教えてください。" in html
+    assert "根津駅の近くの公衆トイレ" in html
+    assert "防災課" not in html and "もしかして" not in html
+
+
+def test_where_to_apply_for_a_service_stays_with_the_faq(
+    layers: dict[str, Layer], faq: int
+) -> None:
+    result = services.ask(question="保育園の申し込みはどこでできますか", **KASUGA)
+    assert result.places == [] and not result.needs_location
+    assert result.answer is not None and result.answer.faq_id == "hoikuen-apply"
+
+
+def test_a_bare_layer_name_asks_for_the_nearest(
+    layers: dict[str, Layer], faq: int, resident: Client
+) -> None:
+    html = resident.get("/ask/", {"q": "AED", **KASUGA}).content.decode()
+    assert "文京シビックセンター" in html
+    # On a Japanese page the answer is Japanese, though the question is in Latin letters.
+    assert "AED設置場所" in html and "AED locations" not in html
+    html = resident.get("/ask/", {"q": "AED"}).content.decode()
+    assert "最寄りのAED設置場所を探すには、今いる場所を教えてください。" in html
+    assert "申し訳ありません" not in html and "Bunkyo City Office" not in html
+
+
+def test_english_answers_name_the_layer_in_english(
+    layers: dict[str, Layer], resident: Client
+) -> None:
+    data = resident.post(
+        "/api/v1/ask",
+        {"question": "Where is the nearest AED?", "lang": "en", **KASUGA},
+        content_type="application/json",
+    ).json()
+    assert data["place_layer"] == "AED locations"
+    assert data["places"][0]["layer"] == "AED locations"
+    html = resident.get(
+        "/ask/", {"q": "nearest AED", **KASUGA}, HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert "AED locations near you" in html and "AED設置場所" not in html
+    # Japanese answers keep the Japanese title.
+    html = resident.get("/ask/", {"q": "近くのAED", **KASUGA}).content.decode()
+    assert "AED設置場所" in html and "AED locations" not in html
+
+
+def test_distances_read_in_metres_or_kilometres(layers: dict[str, Layer], resident: Client) -> None:
+    html = resident.get(
+        "/ask/", {"q": "根津駅の近くの保育園"}, HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert re.search(r'千駄木保育園</strong> <span class="meta">\d{3} m</span>', html)
+    assert re.search(r'大塚保育園</strong> <span class="meta">\d\.\d km</span>', html)
+
+
+def test_far_from_the_ward_says_so_rather_than_listing(
+    layers: dict[str, Layer], resident: Client
+) -> None:
+    far = {"lat": 35.0, "lon": 135.0}  # near Kyoto, about 436 km away
+    html = resident.get(
+        "/ask/", {"q": "nearest AED", **far}, HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    said = r"You seem to be outside the ward: the nearest place in “AED locations” is 43\d km away"
+    assert re.search(said, html)
+    assert "AED locations near 根津駅" in html  # how to ask about a place in the ward
+    assert "文京シビックセンター" not in html and not re.search(r"43\d,\d{3}", html)
+    result = services.ask(question="一番近いAED", lang="en", **far)
+    text = plain_text(result)
+    assert "outside the ward" in text and re.search(r"43\d km", text)
+    assert "文京シビックセンター" not in text

@@ -12,6 +12,8 @@
     return text.replace(/%\((\w+)\)s/g, function (_, name) { return values[name] == null ? "" : values[name]; });
   };
   var NEAR = /近く|ちかく|最寄|もより|一番近|近所|周辺|付近|\bnear(est|by)?\b|\bclosest\b/i;
+  var FAR_M = 5000; // machi/ask/places.py FAR_M: further than this, the resident is outside the ward
+  var english = document.documentElement.lang === "en";
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
@@ -45,6 +47,18 @@
 
   function scroll() { log.scrollTop = log.scrollHeight; }
 
+  // 850 m, 1.2 km, 436 km (as machi/ask/places.py distance_text).
+  function distance(metres) {
+    if (metres < 1000) return fill(t("metres"), { distance: Math.round(metres) });
+    var km = metres / 1000;
+    return fill(t("km"), { distance: km < 10 ? km.toFixed(1) : Math.round(km).toLocaleString("en") });
+  }
+
+  // A question with a station that the chatbot answers (station names are Japanese only).
+  function example(layer) {
+    return english ? layer + " near 根津駅" : "根津駅の近くの" + layer;
+  }
+
   function askAgain(question) {
     var button = el("button", "link", question);
     button.type = "button";
@@ -74,7 +88,14 @@
 
   function render(data) {
     var box = message(t("bot"), "bot");
-    if (data.places && data.places.length) {
+    var far = data.places && data.places.length && data.places[0].distance_m > FAR_M;
+    if (far) {
+      box.appendChild(el("p", null, fill(t("far"),
+        { layer: data.place_layer, distance: distance(data.places[0].distance_m) })));
+      var again = el("p", null, t("ask-again") + " ");
+      again.appendChild(askAgain(example(data.place_layer)));
+      box.appendChild(again);
+    } else if (data.places && data.places.length) {
       var first = data.places[0];
       box.appendChild(el("p", null, fill(t(data.place_where ? "near" : "near-you"),
         { layer: first.layer, where: data.place_where || "" })));
@@ -82,7 +103,7 @@
       data.places.forEach(function (place) {
         var item = el("li");
         item.appendChild(el("strong", null, place.name));
-        if (place.distance_m != null) item.appendChild(el("span", null, " " + fill(t("metres"), { distance: place.distance_m })));
+        if (place.distance_m != null) item.appendChild(el("span", null, " " + distance(place.distance_m)));
         if (place.address) item.appendChild(el("span", null, " " + place.address));
         item.appendChild(document.createTextNode(" "));
         var a = el("a", null, t("map"));
@@ -92,7 +113,7 @@
       });
       box.appendChild(list);
     } else if (data.needs_location) {
-      box.appendChild(el("p", null, fill(t("need-location"), { layer: data.place_layer || "" })));
+      box.appendChild(el("p", null, fill(t("need-location"), { example: example(data.place_layer || "") })));
     }
     if (data.answer) {
       var answer = el("p");
@@ -124,10 +145,18 @@
     scroll();
   }
 
-  function post(question, position) {
-    // English pages want English answers; elsewhere the server goes by the question.
-    var body = { question: question };
-    if (document.documentElement.lang === "en") body.lang = "en";
+  function locate(then) {
+    navigator.geolocation.getCurrentPosition(
+      function (position) { then(position); },
+      function () { then(null); },
+      { timeout: 8000, maximumAge: 60000 }
+    );
+  }
+
+  // `located`: the location was asked for already (given or refused).
+  function post(question, position, located) {
+    // The answer is in the page's language, whatever the question's letters ("AED").
+    var body = { question: question, lang: english ? "en" : "ja" };
     if (position) { body.lat = position.coords.latitude; body.lon = position.coords.longitude; }
     var waiting = message(t("bot"), "bot");
     waiting.appendChild(el("span", null, t("thinking")));
@@ -139,6 +168,15 @@
       if (!response.ok) throw new Error(response.status);
       return response.json();
     }).then(function (data) {
+      // "トイレはどこ", "AED": the server says the nearest places are wanted; ask for the
+      // location then, rather than for every question with どこ in it.
+      if (data.needs_location && !located && navigator.geolocation) {
+        locate(function (found) {
+          log.removeChild(waiting);
+          if (found) post(question, found, true); else render(data);
+        });
+        return;
+      }
       log.removeChild(waiting);
       render(data);
     }).catch(function () {
@@ -155,11 +193,7 @@
     input.value = "";
     // The nearest places need the resident's location: asked only for such questions.
     if (NEAR.test(question) && navigator.geolocation) {
-      navigator.geolocation.getCurrentPosition(
-        function (position) { post(question, position); },
-        function () { post(question, null); },
-        { timeout: 8000, maximumAge: 60000 }
-      );
+      locate(function (position) { post(question, position, true); });
     } else {
       post(question, null);
     }
