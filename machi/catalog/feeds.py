@@ -1,6 +1,9 @@
 """Atom feeds of dataset updates and news."""
 
+import datetime
+
 from django.contrib.syndication.views import Feed
+from django.db.models import Max
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed, SyndicationFeed
@@ -76,3 +79,15 @@ class NewsFeed(Feed):
         for item in feed.items:
             item["unique_id"] = request.build_absolute_uri(item["unique_id"])
         return feed
+
+
+# If-Modified-Since: a feed reader polling every few minutes gets 304 until something changes
+# (Django's Feed sends Last-Modified but answers every request in full).
+
+
+def datasets_changed(request: HttpRequest) -> datetime.datetime | None:
+    return visible_datasets(None).aggregate(last=Max("modified"))["last"]
+
+
+def news_changed(request: HttpRequest) -> datetime.datetime | None:
+    return News.objects.filter(is_public=True).aggregate(last=Max("published_at"))["last"]

@@ -1,4 +1,5 @@
 from django.urls import path, re_path
+from django.views.decorators.http import condition
 
 from machi.catalog import dcat_views, feeds, views
 
@@ -25,8 +26,16 @@ urlpatterns = [
     path("news/<int:pk>/", views.news_detail, name="news_item"),
     path("showcase/", views.showcase_list, name="showcases"),
     path("showcase/<str:name>/", views.showcase_detail, name="showcase"),
-    path("feeds/datasets.atom", feeds.DatasetFeed(), name="feed_datasets"),
-    path("feeds/news.atom", feeds.NewsFeed(), name="feed_news"),
+    path(
+        "feeds/datasets.atom",
+        condition(last_modified_func=feeds.datasets_changed)(feeds.DatasetFeed()),
+        name="feed_datasets",
+    ),
+    path(
+        "feeds/news.atom",
+        condition(last_modified_func=feeds.news_changed)(feeds.NewsFeed()),
+        name="feed_news",
+    ),
     # DCAT (docs/dcat.md): .xml is RDF/XML, as ckanext-dcat serves it.
     re_path(r"^catalog\.(?P<fmt>ttl|rdf|xml|jsonld)$", dcat_views.catalog, name="dcat_catalog"),
     re_path(

@@ -29,3 +29,16 @@ def test_news_entries_have_absolute_ids_and_an_updated_date(
         assert summary is None or (summary.text or "").strip()
     ids = [entry.findtext("a:id", namespaces=ATOM) for entry in entries]
     assert len(ids) == len(set(ids))
+
+
+def test_a_feed_reader_polling_gets_304_until_something_changes(
+    resident: Client, kikaku: Department, make_dataset: Callable[..., Dataset]
+) -> None:
+    make_dataset(kikaku, "hoikuen", "認可保育園一覧", csv="名称\n本郷保育園\n")
+    for path in ["/feeds/datasets.atom", "/feeds/news.atom"]:
+        first = resident.get(path)
+        assert first.status_code == 200 and first["Last-Modified"], path
+        again = resident.get(path, HTTP_IF_MODIFIED_SINCE=first["Last-Modified"])
+        assert again.status_code == 304, path
+        earlier = resident.get(path, HTTP_IF_MODIFIED_SINCE="Mon, 01 Jan 2024 00:00:00 GMT")
+        assert earlier.status_code == 200 and b"<entry>" in earlier.content, path
