@@ -202,7 +202,14 @@ def _filter(table: Table, key: str, raw: str) -> Filter:
             )
         return Filter(column, op, flag in {"true", "1"})
     if op == "in":
-        return Filter(column, op, [cast_value(column, item, key) for item in _listed(raw)])
+        items = _listed(raw)
+        if not items:
+            raise DatastoreError(
+                _("%(key)s takes one or more values separated by commas, such as A,B.")
+                % {"key": key},
+                parameter=key,
+            )
+        return Filter(column, op, [cast_value(column, item, key) for item in items])
     if op == "prefix":
         if column.type != "string":
             raise DatastoreError(
@@ -221,7 +228,8 @@ def _listed(raw: str) -> list[str]:
             items = None
         if isinstance(items, list):
             return [str(item) for item in items]
-    return [item.strip() for item in raw.split(",")]
+    # Empty items (A,B, or A,,B) are commas typed once too often, not values.
+    return [item.strip() for item in raw.split(",") if item.strip()]
 
 
 # Frictionless's cell readers, one per type, made when the module loads: the first

@@ -49,6 +49,8 @@ def test_unfiltered_rows_come_typed_in_file_order(resident: Client, nurseries: T
         ),
         ({"種別__in": "幼稚園,学童保育"}, ["白山ひまわり幼稚園", "小石川学童クラブ"]),
         ({"種別__in": '["幼稚園"]'}, ["白山ひまわり幼稚園"]),
+        # A comma too many is not an empty value (it said 「」は文字列ではありません).
+        ({"種別__in": "幼稚園,学童保育,"}, ["白山ひまわり幼稚園", "小石川学童クラブ"]),
         ({"定員__gte": "120"}, ["本駒込保育園", "千石こども園", "白山ひまわり幼稚園"]),
         ({"定員__gt": "120"}, ["千石こども園", "白山ひまわり幼稚園"]),
         ({"定員__lt": "40"}, ["目白台保育室"]),
@@ -135,6 +137,7 @@ def test_offset_paging(resident: Client, nurseries: Table) -> None:
         ({"offset": "-1"}, ["offset"]),
         ({"next": "garbage"}, ["next"]),
         ({"定員__prefix": "1"}, ["定員__prefix"]),
+        ({"種別__in": ""}, ["種別__in", "カンマ"]),
     ],
 )
 def test_bad_parameters_get_400_naming_the_problem(
