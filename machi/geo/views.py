@@ -97,6 +97,7 @@ def map_text() -> dict[str, str]:
         "station": _("Station"),
         "metres": _("%(m)s m"),
         "show_on_map": _("Show on the map"),
+        "cluster": _("%(count)s places of %(layer)s here: zoom in to see them"),
         "search_failed": _("The search failed. Try again."),
     }
 

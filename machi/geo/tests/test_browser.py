@@ -73,6 +73,19 @@ def test_map_with_layers_search_and_popup_without_tiles(
     assert "東京都文京区大塚五丁目40番1号" in popup.inner_text()
     page.screenshot(path=str(RESULTS / "geo-map.png"), full_page=True)
 
+    # From the keyboard: the marker is named by its place (not its glyph), its popup takes
+    # the focus, and Escape gives it back.
+    page.keyboard.press("Escape")
+    popup.wait_for(state="detached")
+    marker = page.get_by_role("button", name=re.compile(r"^青柳保育園 \("))
+    marker.focus()
+    page.keyboard.press("Enter")
+    popup.wait_for()
+    assert page.evaluate("document.activeElement.tagName") == "H3"
+    page.keyboard.press("Escape")
+    popup.wait_for(state="detached")
+    assert marker.evaluate("node => node === document.activeElement")
+
     # The permalink brings back the view and the layers.
     link = page.locator("#geo-permalink").get_attribute("href")
     page.goto("about:blank")
@@ -177,3 +190,21 @@ def test_on_a_phone_the_layer_list_says_it_scrolls_and_search_status_is_current(
     # The layer the words name is offered, and turns on.
     page.locator("#geo-results button").first.click()
     expect(page.locator('input[name="layer"][value="nursery-schools"]')).to_be_checked()
+
+
+def test_at_320_px_in_english_nothing_scrolls_sideways(
+    live_server,  # type: ignore[no-untyped-def]
+    settings,  # type: ignore[no-untyped-def]
+    aed: Layer,
+    browser_page,  # type: ignore[no-untyped-def]
+) -> None:
+    """WCAG 1.4.10: the longer English "Search" pushed the controls 46 px past the screen."""
+    settings.GEO_TILE_URL = UNREACHABLE
+    page = browser_page
+    page.set_viewport_size({"width": 320, "height": 640})
+    page.context.add_cookies([{"name": "django_language", "value": "en", "url": live_server.url}])
+    page.goto(live_server.url + "/map/")
+    page.get_by_role("button", name="Search").wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    box = page.get_by_role("button", name="Search").bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 320

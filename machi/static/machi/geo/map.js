@@ -66,10 +66,17 @@
   var features = {}; // slug → {id: {feature, marker}}
   var loading = {};  // slug → Promise
 
-  function markerIcon(layer) {
+  // The glyph is decoration: the place's name (and its layer) is what a screen reader says
+  // for the marker, which otherwise read "公, button" for every ward facility.
+  // Room for the zoom buttons: a popup panned into view slid under them on a phone.
+  var POPUP_OPTIONS = { autoPanPaddingTopLeft: L.point(56, 90), autoPanPadding: L.point(12, 12) };
+
+  function markerIcon(layer, name) {
     return L.divIcon({
       className: "geo-marker",
-      html: '<span style="background:' + esc(layer.color) + '">' + esc(layer.icon || "●") + "</span>",
+      html: '<span aria-hidden="true" style="background:' + esc(layer.color) + '">' +
+        esc(layer.icon || "●") + '</span><span class="visually-hidden">' +
+        esc(name || layer.label) + " (" + esc(layer.label) + ")</span>",
       iconSize: [34, 26],
       iconAnchor: [17, 13],
       popupAnchor: [0, -12],
@@ -111,12 +118,12 @@
       if (known[feature.id]) return;
       var c = feature.geometry.coordinates;
       var marker = L.marker([c[1], c[0]], {
-        icon: markerIcon(layer),
+        icon: markerIcon(layer, feature.properties.name),
         title: feature.properties.name,
         alt: feature.properties.name,
         keyboard: true,
       });
-      marker.bindPopup(popupHtml(layer, feature.properties));
+      marker.bindPopup(popupHtml(layer, feature.properties), POPUP_OPTIONS);
       known[feature.id] = { feature: feature, marker: marker };
       fresh.push(marker);
     });
@@ -167,12 +174,22 @@
         showCoverageOnHover: false,
         maxClusterRadius: 45,
         chunkedLoading: true,
+        iconCreateFunction: function (cluster) {
+          var count = cluster.getChildCount();
+          var size = count < 10 ? "small" : count < 100 ? "medium" : "large";
+          return L.divIcon({
+            className: "marker-cluster marker-cluster-" + size,
+            html: '<div><span aria-hidden="true">' + count + '</span><span class="visually-hidden">' +
+              esc(fmt(T.cluster, { count: count, layer: layer.label })) + "</span></div>",
+            iconSize: L.point(40, 40),
+          });
+        },
       });
     } else {
       groups[layer.slug] = L.geoJSON(null, {
         style: { color: layer.color, weight: 2, fillOpacity: 0.2 },
         onEachFeature: function (feature, shape) {
-          shape.bindPopup(popupHtml(layer, feature.properties));
+          shape.bindPopup(popupHtml(layer, feature.properties), POPUP_OPTIONS);
         },
       });
     }
@@ -408,6 +425,28 @@
     saveHash();
     refreshList();
   });
+  // A popup opened from the keyboard takes the focus (its links were dozens of markers
+  // away in the tab order); Escape, or its close button, gives it back to the marker.
+  var opener = null;
+  map.on("popupopen", function (event) {
+    var source = event.popup._source;
+    var element = source && source.getElement && source.getElement();
+    opener = element && (element === document.activeElement || element.contains(document.activeElement)) ? element : opener;
+    var content = event.popup.getElement().querySelector(".geo-popup h3");
+    if (content && (opener || document.activeElement === document.getElementById("geo-map") ||
+        (document.activeElement && document.activeElement.closest("#geo-list, #geo-results")))) {
+      content.setAttribute("tabindex", "-1");
+      content.focus({ preventScroll: true });
+    }
+  });
+  map.on("popupclose", function () {
+    if (opener && document.body.contains(opener)) opener.focus({ preventScroll: true });
+    opener = null;
+  });
+  document.getElementById("geo-map").addEventListener("keydown", function (event) {
+    if (event.key === "Escape") map.closePopup();
+  });
+
   // The language switch keeps the view and the layers: they are in the hash, which the
   // form's `next` (the path the server saw) cannot carry.
   var switcher = document.querySelector(".lang-switch");
