@@ -91,6 +91,12 @@ class DepartmentAdmin(admin.ModelAdmin):
                     services.remove_role(actor=request.user, membership=membership)
                 continue
             data = inline_form.cleaned_data
+            if membership.pk:
+                original = Membership.objects.get(pk=membership.pk)
+                if original.user_id != data["user"].pk:
+                    # The row now names another person: it replaces the first person's
+                    # membership, who would otherwise keep their access unseen.
+                    services.remove_role(actor=request.user, membership=original)
             services.set_role(
                 actor=request.user, department=department, user=data["user"], role=data["role"]
             )

@@ -87,3 +87,34 @@ def test_resetting_an_authenticator_is_audited_without_its_secret(
     assert not TOTPDevice.objects.filter(pk=device.pk).exists()
     event = AuditEvent.objects.get(object_type="otp_totp.totpdevice", action="delete")
     assert device.key not in str(event.changes)
+
+
+def test_giving_a_row_to_another_person_takes_the_first_person_s_role_away(
+    client_for: Callable[[User], Client], department_admin: User, editor: User, kikaku: Department
+) -> None:
+    """The row was saved for the new person and the old one kept the role, unaudited."""
+    newcomer = User.objects.create_user("newcomer", password="x" * 12, is_staff=True)
+    rows = list(Membership.objects.filter(department=kikaku))
+    form: dict[str, object] = {
+        "slug": kikaku.slug,
+        "name": kikaku.name,
+        "name_en": kikaku.name_en,
+        "memberships-TOTAL_FORMS": str(len(rows)),
+        "memberships-INITIAL_FORMS": str(len(rows)),
+        "memberships-MIN_NUM_FORMS": "0",
+        "memberships-MAX_NUM_FORMS": "1000",
+    }
+    for n, row in enumerate(rows):
+        form[f"memberships-{n}-id"] = row.pk
+        form[f"memberships-{n}-department"] = kikaku.pk
+        form[f"memberships-{n}-user"] = newcomer.pk if row.user == editor else row.user.pk
+        form[f"memberships-{n}-role"] = row.role
+    response = client_for(department_admin).post(
+        f"/admin/accounts/department/{kikaku.pk}/change/", form
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert not Membership.objects.filter(department=kikaku, user=editor).exists()
+    assert Membership.objects.get(department=kikaku, user=newcomer).role == Role.EDITOR
+    assert Membership.objects.filter(department=kikaku, user=department_admin).exists()
+    removed = AuditEvent.objects.filter(object_type="accounts.membership", action="delete")
+    assert removed.count() == 1
