@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -109,9 +110,22 @@ class DatasetForm(forms.ModelForm):
                 slug=services.DEFAULT_LICENSE
             ).first()
 
+    def clean_tags_text(self) -> str:
+        # Checked here, so that a refused tag is shown on the field; found only when the
+        # dataset was saved, it was a server error.
+        text = self.cleaned_data.get("tags_text", "")
+        try:
+            services.clean_tag_names(_split_tags(text))
+        except ValidationError as error:
+            raise ValidationError(error.message_dict["tags"]) from None
+        return text
+
     def tag_names(self) -> list[str]:
-        raw = self.cleaned_data.get("tags_text", "").replace("、", ",").replace("\n", ",")
-        return services.clean_tag_names(raw.split(","))
+        return services.clean_tag_names(_split_tags(self.cleaned_data.get("tags_text", "")))
+
+
+def _split_tags(text: str) -> list[str]:
+    return text.replace("、", ",").replace("\n", ",").split(",")
 
 
 class ResourceInline(admin.TabularInline):
@@ -525,9 +539,34 @@ class HarvestJobInline(StaffReadableInline):
         return super().get_queryset(request).order_by("-queued_at")
 
 
+class HarvestSourceForm(forms.ModelForm):
+    class Meta:
+        model = HarvestSource
+        fields = [
+            "title",
+            "name",
+            "kind",
+            "url",
+            "department",
+            "actor",
+            "enabled",
+            "every_hours",
+            "full_every_hours",
+            "grace_days",
+        ]
+
+    def clean_actor(self) -> Any:
+        actor = self.cleaned_data.get("actor")
+        if actor is not None and not harvest.can_manage_harvest(actor):
+            raise ValidationError(_("Harvests must run as a site administrator."))
+        return actor
+
+
 @admin.register(HarvestSource)
 class HarvestSourceAdmin(admin.ModelAdmin):
     """Other catalogs mirrored here: site administrators manage them, staff may look."""
+
+    form = HarvestSourceForm
 
     list_display = ["title", "name", "kind", "url", "enabled", "last_job"]
     list_filter = ["kind", "enabled"]
@@ -576,6 +615,11 @@ class HarvestSourceAdmin(admin.ModelAdmin):
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         return {"actor": request.user.pk}
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "actor":  # only accounts a harvest may run as are offered
+            kwargs["queryset"] = User.objects.filter(is_superuser=True, is_active=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(
         self, request: HttpRequest, obj: HarvestSource, form: forms.ModelForm, change: bool

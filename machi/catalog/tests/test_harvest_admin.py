@@ -63,6 +63,32 @@ def test_a_site_admin_adds_a_source_and_gets_a_department_for_it(
     assert AuditEvent.objects.filter(object_type="catalog.harvestsource", action="create").exists()
 
 
+def test_harvesting_as_someone_not_a_site_admin_is_refused_on_the_field(
+    site_admin: User, editor: User, client_for: Callable[[User], Client]
+) -> None:
+    """Picking an editor as 収集者 was a server error; the list offered every account."""
+    client = client_for(site_admin)
+    form = client.get("/admin/catalog/harvestsource/add/").content.decode()
+    assert f'<option value="{editor.pk}">' not in form
+    response = client.post(
+        "/admin/catalog/harvestsource/add/",
+        {
+            "title": "東京都オープンデータカタログ",
+            "name": "tokyo",
+            "kind": "ckan",
+            "url": "https://catalog.metro.tokyo.lg.jp/",
+            "actor": editor.pk,
+            "every_hours": "6",
+            "full_every_hours": "24",
+            "grace_days": "3",
+            "jobs-TOTAL_FORMS": "0",
+            "jobs-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200
+    assert not HarvestSource.objects.filter(name="tokyo").exists()
+
+
 def test_staff_see_sources_but_only_site_admins_change_them(
     editor: User, site_admin: User, client_for: Callable[[User], Client]
 ) -> None:

@@ -166,6 +166,32 @@ def test_editor_edits_through_the_back_office(
     assert Tag.objects.filter(name="防災/避難所").exists()
 
 
+def test_a_tag_too_long_is_an_error_on_the_field_not_a_server_error(
+    client_for: Callable[[User], Client], editor: User, dataset: Dataset
+) -> None:
+    response = client_for(editor).post(
+        f"/admin/catalog/dataset/{dataset.pk}/change/",
+        {
+            "title": "区立・私立認可保育園一覧",
+            "name": "hoikuen",
+            "department": dataset.department_id,
+            "license": dataset.license_id,
+            "update_frequency": "MONTHLY",
+            "tags_text": "子育て\n" + "長" * 101,
+            "resources-TOTAL_FORMS": "1",
+            "resources-INITIAL_FORMS": "1",
+            "resources-MIN_NUM_FORMS": "0",
+            "resources-MAX_NUM_FORMS": "1000",
+            "resources-0-id": dataset.resources.get().pk,
+            "resources-0-dataset": dataset.pk,
+        },
+    )
+    assert response.status_code == 200
+    assert "100文字を超えています" in response.content.decode()
+    dataset.refresh_from_db()
+    assert dataset.title == "認可保育園一覧"  # nothing saved
+
+
 def test_editor_cannot_create_datasets_in_another_department(
     client_for: Callable[[User], Client], editor: User, bousai: Department, dataset: Dataset
 ) -> None:
