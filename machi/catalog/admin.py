@@ -30,6 +30,7 @@ from machi.catalog.models import (
     Tag,
 )
 from machi.lib.admin import ReadOnlyAdmin
+from machi.publish.models import Run
 
 
 def _is_staff(request: HttpRequest) -> bool:
@@ -261,6 +262,12 @@ class DatasetAdmin(DepartmentScopedAdmin):
             )
             obj.pk = created.pk
         form.save_m2m = lambda: None  # the service set tags and categories
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        # Its uploads (publish runs) are the dataset's own history and go with it, though
+        # nobody deletes one alone: they kept every published dataset from being deleted.
+        return deleted, counts, perms_needed - {str(Run._meta.verbose_name)}, protected
 
     def delete_model(self, request: HttpRequest, obj: Dataset) -> None:
         services.delete_dataset(actor=request.user, dataset=obj)
