@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class AppendOnlyError(Exception):
@@ -16,6 +17,7 @@ class AuditEvent(models.Model):
         DELETE = "delete", _("deleted")
         LOGIN = "login", _("signed in")
         READ = "read", _("read personal data")
+        PUBLISH = "publish", pgettext_lazy("audit action", "published")
 
     at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

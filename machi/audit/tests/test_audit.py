@@ -110,3 +110,29 @@ def test_outsider_admin_sees_only_their_department_events(
     Membership.objects.create(user=other_admin, department=bousai, role=Role.ADMIN)
     listing = client_for(other_admin).get("/admin/audit/auditevent/").content.decode()
     assert "AED設置場所" not in listing
+
+
+def test_publications_are_named_and_filtered_in_the_log(
+    client_for: Callable[[User], Client], department_admin: User, dataset: Dataset
+) -> None:
+    """A publication's action showed as 「-」 and could not be filtered; kinds showed as
+    publish.run."""
+    from machi.audit import services as audit
+
+    audit.record(
+        actor=department_admin,
+        action="publish",
+        obj=dataset,
+        department_id=dataset.department_id,
+    )
+    listing = client_for(department_admin).get("/admin/audit/auditevent/")
+    page = listing.content.decode()
+    assert "action__exact=publish" in page  # offered as a filter
+    assert '<td class="field-action">公開</td>' in page
+    rows = page.split("<tbody>")[1].split("</tbody>")[0]
+    assert "データセット" in rows and "catalog.dataset" not in rows
+    filtered = client_for(department_admin).get(
+        "/admin/audit/auditevent/", {"action__exact": "publish"}
+    )
+    body = filtered.content.decode().split("<tbody>")[1].split("</tbody>")[0]
+    assert body.count("<tr") == 1  # the publication alone
