@@ -160,6 +160,15 @@ class Holding(models.Model):
             raise ValidationError(
                 {"dataset": _("This dataset belongs to another department's register.")}
             )
+        if self.status == HoldingStatus.PUBLISHED and not dataset.is_public:
+            raise ValidationError(
+                {
+                    "status": _(
+                        "The dataset is still private: publish it first, or keep the entry "
+                        "as converting."
+                    )
+                }
+            )
         if self.status == HoldingStatus.RETIRED and dataset.is_public:
             raise ValidationError(
                 {

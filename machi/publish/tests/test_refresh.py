@@ -333,10 +333,12 @@ def test_a_register_entry_agrees_with_the_catalog(
     """Entries the checklist would count wrongly are refused, each with its reason."""
     ours = make_dataset(kikaku, "aed", "AED設置箇所一覧")
     theirs = make_dataset(bousai, "hinanjo", "避難所一覧")
+    private = make_dataset(kikaku, "draft", "準備中", is_public=False)
     cases = [
         (HoldingStatus.PUBLISHED, None, "names its dataset"),
         (HoldingStatus.CONVERTING, theirs, "another department"),
         (HoldingStatus.RETIRED, ours, "still public"),
+        (HoldingStatus.PUBLISHED, private, "still private"),  # was saved as 公開
     ]
     for status, dataset, words in cases:
         holding = Holding(department=kikaku, title="AED", status=status, dataset=dataset)
