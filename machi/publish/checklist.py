@@ -10,13 +10,14 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext, gettext_lazy, ngettext
 
-from machi.catalog.models import Dataset
+from machi.catalog.models import Dataset, Resource
 from machi.lib.i18n import english_requested
-from machi.publish.quality import due_date, is_fresh, standard_errors
+from machi.publish.quality import data_updated, due_date, is_fresh, standard_errors
 from machi.publish.standards import all_standards
 
 PUBLISHED = "published"
@@ -87,6 +88,7 @@ def checklist(now: datetime.datetime | None = None) -> list[Entry]:
     datasets = (
         Dataset.objects.filter(is_public=True, standard__in=[s for g in groups.values() for s in g])
         .select_related("department")
+        .prefetch_related(Prefetch("resources", Resource.objects.select_related("current")))
         .order_by("-modified", "pk")
     )
     for dataset in datasets:
@@ -96,7 +98,7 @@ def checklist(now: datetime.datetime | None = None) -> list[Entry]:
     for title, slugs in groups.items():
         following = sorted(
             (d for slug in slugs for d in by_standard.get(slug, [])),
-            key=lambda d: d.modified,
+            key=data_updated,
             reverse=True,
         )
         entries.append(
@@ -134,7 +136,7 @@ def _entry(
         status=PUBLISHED if fresh else OUT_OF_DATE,
         slugs=slugs,
         datasets=datasets,
-        last_update=datasets[0].modified,
+        last_update=data_updated(datasets[0]),
         due=due,
         conformance=(CONFORMS if 0 in errors else NOT_CONFORMING) if errors else UNCHECKED,
         errors=min(errors) if errors else None,

@@ -49,6 +49,7 @@ def _entry_json(request: HttpRequest, entry: Entry, now: datetime.datetime) -> d
                 "standard": d.standard,
                 "update_frequency": d.update_frequency,
                 "modified": _iso(d.modified),
+                "data_updated": _iso(quality.data_updated(d)),
                 "due": _iso(quality.due_date(d)),
                 "fresh": quality.is_fresh(d, now),
             }

@@ -142,10 +142,18 @@ class Quality:
         }
 
 
+def data_updated(dataset: Dataset) -> datetime.datetime:
+    """When the dataset's data last changed: its newest served file. A wording edit changes
+    `modified` but not the data, and made an out-of-date dataset count as up to date.
+    Without a file (links only, harvested), `modified` is all there is."""
+    served = [r.current.created for r in dataset.resources.all() if r.current is not None]
+    return max(served) if served else dataset.modified
+
+
 def due_date(dataset: Dataset) -> datetime.datetime | None:
     """When the dataset becomes out of date; None when its frequency sets no date."""
     age = MAX_AGE.get(dataset.update_frequency)
-    return dataset.modified + age if age is not None else None
+    return data_updated(dataset) + age if age is not None else None
 
 
 def is_fresh(dataset: Dataset, now: datetime.datetime | None = None) -> bool:

@@ -239,6 +239,23 @@ def test_a_monthly_dataset_goes_out_of_date_after_45_days(
     assert f"updated monthly and was due by {due}" in criterion(late, "fresh").hint
 
 
+def test_a_wording_edit_does_not_make_old_data_up_to_date(
+    make_dataset: Callable[..., Dataset], kikaku: Department
+) -> None:
+    """Freshness follows the served file: changing only the English title had made a
+    monthly dataset whose file was 60 days old count as up to date."""
+    from machi.catalog.models import ResourceVersion
+
+    now = timezone.now()
+    dataset = make_dataset(
+        kikaku, "aed", "AED一覧", update_frequency="MONTHLY", modified=now, csv="名称\nA\n"
+    )
+    filed = now - datetime.timedelta(days=60)
+    ResourceVersion.objects.filter(resource__dataset=dataset).update(created=filed)
+    assert not criterion(fresh_score(dataset, now=now), "fresh").met
+    assert due_date(Dataset.objects.get(pk=dataset.pk)) == filed + datetime.timedelta(days=45)
+
+
 def test_irregular_and_never_updated_datasets_are_never_out_of_date(
     make_dataset: Callable[..., Dataset], kikaku: Department
 ) -> None:
