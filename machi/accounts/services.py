@@ -2,6 +2,7 @@
 
 import hashlib
 import io
+import math
 
 import qrcode
 import qrcode.image.svg
@@ -9,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -36,6 +38,16 @@ def qr_svg(device: TOTPDevice) -> str:
     buffer = io.BytesIO()
     image.save(buffer)
     return buffer.getvalue().decode()
+
+
+def seconds_locked(device: TOTPDevice) -> int:
+    """How long after wrong codes the device refuses any code, the right one too
+    (django-otp's throttle, doubling with each failure); 0 when it takes one now."""
+    allowed, details = device.verify_is_allowed()
+    locked_until = (details or {}).get("locked_until")
+    if allowed or locked_until is None:
+        return 0
+    return max(1, math.ceil((locked_until - timezone.now()).total_seconds()))
 
 
 def verify_second_factor(*, request: HttpRequest, device: TOTPDevice, token: str) -> bool:

@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from machi.accounts import services
 
@@ -28,13 +29,28 @@ def second_factor(request: HttpRequest) -> HttpResponse:
         device = services.pending_device(request.user)
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if services.verify_second_factor(
+        # After wrong codes every code is refused for a while: say so, rather than send
+        # staff to their phone's clock with the right code in hand.
+        if wait := services.seconds_locked(device):
+            form.add_error(
+                "token",
+                ngettext(
+                    "Several codes were wrong: wait %(seconds)d second, then enter the code "
+                    "your phone shows then.",
+                    "Several codes were wrong: wait %(seconds)d seconds, then enter the code "
+                    "your phone shows then.",
+                    wait,
+                )
+                % {"seconds": wait},
+            )
+        elif services.verify_second_factor(
             request=request, device=device, token=form.cleaned_data["token"]
         ):
             return redirect(next_url)
-        form.add_error(
-            "token", _("That code is not right. Check the time on your phone and try again.")
-        )
+        else:
+            form.add_error(
+                "token", _("That code is not right. Check the time on your phone and try again.")
+            )
     return render(
         request,
         "accounts/second_factor.html",

@@ -93,3 +93,19 @@ def test_the_back_office_names_authenticator_apps_in_japanese(
 ) -> None:
     page = client_for(site_admin).get("/admin/").content.decode()
     assert "認証アプリ" in page and "TOTP devices" not in page
+
+
+def test_after_wrong_codes_the_page_says_to_wait_not_to_check_the_clock(
+    required: None, editor: User
+) -> None:
+    """The right code, refused by django-otp's throttle, was answered 「コードが正しくあり
+    ません。スマートフォンの時刻設定を確認して…」."""
+    device = TOTPDevice.objects.create(user=editor, name="phone", confirmed=True)
+    client = sign_in("editor")
+    for _attempt in range(5):
+        client.post("/staff/2fa/", {"token": "000000", "next": "/admin/"})
+    page = client.post("/staff/2fa/", {"token": code(device), "next": "/admin/"})
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "待ってから" in text and "時刻設定" not in text
+    assert client.get("/admin/").status_code == 302  # still not signed in
