@@ -49,6 +49,15 @@ def test_three_questions_in_the_widget(
     answers.nth(0).locator(".ask-fb").get_by_text("Thank you", exact=False).or_(
         answers.nth(0).locator(".ask-fb").get_by_text("ありがとう", exact=False)
     ).wait_for()
+    # The thanks has the focus: it fell to the top of the page, out of the chat.
+    assert page.evaluate("document.activeElement.classList.contains('ask-fb')")
+
+    # Escape closes the panel (on a phone it covers the bottom of the screen) and gives
+    # the focus to its toggle.
+    box.focus()
+    page.keyboard.press("Escape")
+    assert not page.locator("#ask-widget").evaluate("node => node.open")
+    assert page.evaluate("document.activeElement.classList.contains('ask-toggle')")
 
 
 def test_the_widget_works_without_javascript(

@@ -78,7 +78,11 @@
           headers: { "Content-Type": "application/json" },
           body: JSON.stringify({ id: id, helpful: pair[1] })
         }).then(function () {
+          // The buttons go: the thanks takes the focus, which would otherwise fall to the
+          // top of the page and out of the chat.
           wrap.textContent = t("thanks");
+          wrap.setAttribute("tabindex", "-1");
+          wrap.focus();
         });
       });
       wrap.appendChild(button);
@@ -204,4 +208,22 @@
     send(input.value);
     input.focus();
   });
+
+  // The open panel covers the bottom of a phone's screen: Escape closes it, and so does
+  // moving the focus out of it, so that it never hides what has the focus (WCAG 2.4.11).
+  var panel = document.getElementById("ask-widget");
+  if (panel) {
+    var toggle = panel.querySelector("summary");
+    panel.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && panel.open) {
+        panel.open = false;
+        toggle.focus();
+      }
+    });
+    widget.addEventListener("focusout", function (event) {
+      if (panel.open && event.relatedTarget && !widget.contains(event.relatedTarget)) {
+        panel.open = false;
+      }
+    });
+  }
 })();
