@@ -47,12 +47,21 @@ class DescribedErrors:
 
     def full_clean(self) -> None:
         super().full_clean()  # type: ignore[misc]
-        for name in self.errors:  # type: ignore[attr-defined]
+        self._describe_errors()
+
+    def add_error(self, field: str | None, error: Any) -> None:
+        """Errors a view adds after validation (a refused publication) are described too."""
+        super().add_error(field, error)  # type: ignore[misc]
+        self._describe_errors()
+
+    def _describe_errors(self) -> None:
+        for name in self._errors or {}:  # type: ignore[attr-defined]
             if name not in self.fields:  # type: ignore[attr-defined]
                 continue
             attrs = self.fields[name].widget.attrs  # type: ignore[attr-defined]
             described = attrs.get("aria-describedby", "").split()
-            attrs["aria-describedby"] = " ".join([*described, f"id_{name}-error"])
+            if f"id_{name}-error" not in described:
+                attrs["aria-describedby"] = " ".join([*described, f"id_{name}-error"])
             attrs["aria-invalid"] = "true"
 
 
@@ -215,7 +224,7 @@ class StandardForm(forms.Form):
         return options
 
 
-class PublishForm(forms.Form):
+class PublishForm(DescribedErrors, forms.Form):
     override_reason = forms.CharField(
         label=_("Reason for publishing with errors"),
         required=False,

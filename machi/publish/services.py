@@ -55,7 +55,12 @@ logger = logging.getLogger(__name__)
 
 
 class PublishError(Exception):
-    """A run cannot be published as it is; the message says why and what to do."""
+    """A run cannot be published as it is; the message says why and what to do, and
+    `field` names the form field to correct, when there is one."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def can_override(user: User, dataset: Dataset) -> bool:
@@ -608,7 +613,8 @@ def check_publishable(actor: User, run: Run, reason: str) -> None:
         if not reason:
             raise PublishError(
                 _("This version has %(n)d errors: write why it is published anyway.")
-                % {"n": run.error_count}
+                % {"n": run.error_count},
+                field="override_reason",
             )
     pending = open_findings(run)
     if pending:

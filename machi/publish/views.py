@@ -372,7 +372,7 @@ def run_publish(request: HttpRequest, uid: str) -> HttpResponse:
             override_reason=form.cleaned_data.get("override_reason", ""),
         )
     except (services.PublishError, PermissionDenied) as error:
-        form.add_error(None, str(error))
+        form.add_error(getattr(error, "field", None), str(error))
         return render(
             request, "publish/run.html", _run_context(request, run, publish_form=form), status=400
         )

@@ -457,6 +457,43 @@ def test_rows_the_workbook_hides_are_a_warning(
     assert not [p for p in run.report["problems"] if p["code"] == "hidden-rows"]
 
 
+def test_publishing_with_errors_without_a_reason_points_at_the_reason_field(
+    client_for: Callable[[User], Client],
+    department_admin: User,
+    make_dataset: Callable[..., Dataset],
+    kikaku: Department,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """The summary linked the section's heading, the box was not marked, and the message
+    was announced twice (two alerts)."""
+    aeds = make_dataset(kikaku, "aed", "AED設置箇所一覧")
+    client = client_for(department_admin)
+    broken = AED_CSV.replace("35.70807", "北緯").encode("cp932")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            "/staff/publish/",
+            {
+                "file": SimpleUploadedFile("aed.csv", broken),
+                "dataset": aeds.pk,
+                "resource_name": "",
+                "standard": "aed",
+            },
+        )
+    run = Run.objects.get()
+    assert run.error_count
+    response = client.post(f"/staff/publish/{run.uid}/publish", {"override_reason": " "})
+    assert response.status_code == 400
+    page = response.content.decode()
+    summary = page[
+        page.index('id="error-summary"') : page.index("</div>", page.index('id="error-summary"'))
+    ]
+    assert 'href="#id_override_reason"' in summary
+    assert 'aria-invalid="true"' in page[page.index("<textarea") : page.index("</textarea>")]
+    assert 'aria-describedby="id_override_reason-help id_override_reason-error"' in page
+    assert 'id="id_override_reason-error"' in page
+    assert page.count('role="alert"') == 1
+
+
 def test_the_summary_names_the_sheet_among_the_others_and_the_notes_left_out(
     client_for: Callable[[User], Client],
     editor: User,
