@@ -98,6 +98,9 @@ def map_text() -> dict[str, str]:
         "metres": _("%(m)s m"),
         "show_on_map": _("Show on the map"),
         "cluster": _("%(count)s places of %(layer)s here: zoom in to see them"),
+        "zoom_in": _("Zoom in"),
+        "zoom_out": _("Zoom out"),
+        "close_popup": _("Close"),
         "search_failed": _("The search failed. Try again."),
     }
 

@@ -20,7 +20,9 @@
   var layersBySlug = {};
   config.layers.forEach(function (layer) { layersBySlug[layer.slug] = layer; });
 
-  var map = L.map("geo-map", { zoomControl: true }).setView(config.center, config.zoom);
+  // Leaflet's controls speak English: their labels come in the page's language.
+  var map = L.map("geo-map", { zoomControl: false }).setView(config.center, config.zoom);
+  L.control.zoom({ zoomInTitle: T.zoom_in, zoomOutTitle: T.zoom_out }).addTo(map);
   var mapElement = document.getElementById("geo-map");
 
   // Background tiles: optional. After a few failures say so; the rest of the map stands alone.
@@ -432,6 +434,8 @@
     var source = event.popup._source;
     var element = source && source.getElement && source.getElement();
     opener = element && (element === document.activeElement || element.contains(document.activeElement)) ? element : opener;
+    var close = event.popup.getElement().querySelector(".leaflet-popup-close-button");
+    if (close) close.setAttribute("aria-label", T.close_popup);
     var content = event.popup.getElement().querySelector(".geo-popup h3");
     if (content && (opener || document.activeElement === document.getElementById("geo-map") ||
         (document.activeElement && document.activeElement.closest("#geo-list, #geo-results")))) {
