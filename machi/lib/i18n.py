@@ -16,3 +16,10 @@ class Bilingual:
             if english:
                 return english
         return getattr(self, field)
+
+    def fallback_lang(self, field: str) -> str:
+        """ "ja" when an English page shows this field in Japanese (it has no English), so
+        that the page can mark it and a screen reader read it in Japanese; else ""."""
+        if english_requested() and not getattr(self, f"{field}_en", "") and getattr(self, field):
+            return "ja"
+        return ""

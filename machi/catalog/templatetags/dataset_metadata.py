@@ -119,3 +119,9 @@ def dataset_metadata(dataset: Dataset) -> SafeString:
     # The JSON is escaped for a script block above; format_html would escape its quotes.
     script = mark_safe(f'<script type="application/ld+json">{text}</script>')  # noqa: S308
     return format_html("{}\n{}", links, script)
+
+
+@register.filter
+def lang_of(obj: Any, field: str) -> SafeString:
+    """` lang="ja"` on an English page showing `field` in Japanese (Bilingual.fallback_lang)."""
+    return format_html(' lang="{}"', "ja") if obj.fallback_lang(field) else mark_safe("")

@@ -1,4 +1,4 @@
-"""English words in the catalog's search box: singular and plural find each other."""
+"""English pages: search words in singular or plural, and Japanese text marked as such."""
 
 from collections.abc import Callable
 
@@ -37,3 +37,18 @@ def test_english_forms() -> None:
     assert _english_forms("boxes") == ("boxes", "box")
     assert _english_forms("保育園") == ("保育園",)
     assert _english_forms("day") == ("day", "days")
+
+
+def test_japanese_shown_on_an_english_page_is_marked_japanese(
+    resident: Client, kikaku: Department, make_dataset: Callable[..., Dataset]
+) -> None:
+    """WCAG 3.1.2: an English voice read untranslated titles and descriptions as English."""
+    make_dataset(kikaku, "aed", "AED設置場所一覧", description="区内のAEDです。")
+    make_dataset(kikaku, "toilets", "公衆トイレ一覧", title_en="Public toilets")
+    english = resident.get("/dataset/aed/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<span lang="ja">AED設置場所一覧</span>' in english
+    assert '<div class="description" lang="ja">' in english
+    translated = resident.get("/dataset/toilets/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "<h1><span>Public toilets</span>" in translated
+    japanese = resident.get("/dataset/aed/").content.decode()
+    assert 'lang="ja">AED設置場所一覧' not in japanese
