@@ -546,21 +546,24 @@ class HarvestJobInline(StaffReadableInline):
         return super().get_queryset(request).order_by("-queued_at")
 
 
+HARVEST_SOURCE_FIELDS = [
+    "title",
+    "name",
+    "kind",
+    "url",
+    "department",
+    "actor",
+    "enabled",
+    "every_hours",
+    "full_every_hours",
+    "grace_days",
+]
+
+
 class HarvestSourceForm(forms.ModelForm):
     class Meta:
         model = HarvestSource
-        fields = [
-            "title",
-            "name",
-            "kind",
-            "url",
-            "department",
-            "actor",
-            "enabled",
-            "every_hours",
-            "full_every_hours",
-            "grace_days",
-        ]
+        fields = HARVEST_SOURCE_FIELDS
 
     def clean_actor(self) -> Any:
         actor = self.cleaned_data.get("actor")
@@ -578,19 +581,7 @@ class HarvestSourceAdmin(admin.ModelAdmin):
     list_display = ["title", "name", "kind", "url", "enabled", "last_job"]
     list_filter = ["kind", "enabled"]
     readonly_fields = ["harvested_until", "last_full_run", "created", "modified"]
-    fields = [
-        "title",
-        "name",
-        "kind",
-        "url",
-        "department",
-        "actor",
-        "enabled",
-        "every_hours",
-        "full_every_hours",
-        "grace_days",
-        *readonly_fields,
-    ]
+    fields = [*HARVEST_SOURCE_FIELDS, *readonly_fields]
     inlines = [HarvestJobInline]
     actions = ["harvest_changes", "harvest_full"]
 

@@ -16,7 +16,7 @@ import io
 import re
 import zipfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import time, timedelta
 from itertools import islice
@@ -306,26 +306,21 @@ _MAX_COLUMNS = 16_384  # Excel's last column, XFD
 
 def _xlsx_hidden_columns(path: Path, sheet_name: str) -> frozenset[int]:
     """Columns an .xlsx sheet hides (<col min max hidden="1">), read from the sheet's XML up
-    to its data, where Excel writes them. Anything unexpected reads as none hidden: this
-    only adds a question for staff, the rows come from calamine."""
-    hidden: set[int] = set()
-    try:
-        with zipfile.ZipFile(path) as book:
-            member = _xlsx_sheet_member(book, sheet_name)
-            if member is None:
-                return frozenset()
-            with book.open(member) as stream:
-                for _event, element in ElementTree.iterparse(stream, events=("start",)):
-                    tag = element.tag.rpartition("}")[2]
-                    if tag == "sheetData":
-                        break
-                    if tag == "col" and element.get("hidden") in ("1", "true"):
-                        first = int(element.get("min", "0"))
-                        last = min(int(element.get("max", "0")), _MAX_COLUMNS)
-                        hidden.update(range(first - 1, last))
-    except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile, ElementTree.ParseError):
-        return frozenset()
-    return frozenset(hidden)
+    to its data, where Excel writes them."""
+
+    def read(stream: IO[bytes]) -> set[int]:
+        hidden: set[int] = set()
+        for _event, element in ElementTree.iterparse(stream, events=("start",)):
+            tag = element.tag.rpartition("}")[2]
+            if tag == "sheetData":
+                break
+            if tag == "col" and element.get("hidden") in ("1", "true"):
+                first = int(element.get("min", "0"))
+                last = min(int(element.get("max", "0")), _MAX_COLUMNS)
+                hidden.update(range(first - 1, last))
+        return hidden
+
+    return _read_xlsx_sheet(path, sheet_name, read)
 
 
 _HIDDEN = re.compile(rb"""hidden\s*=\s*["'](?:1|true)["']""")
@@ -335,30 +330,42 @@ _ROW_NUMBER = re.compile(rb"""\sr\s*=\s*["'](\d+)["']""")
 def _xlsx_hidden_rows(path: Path, sheet_name: str) -> frozenset[int]:
     """Rows an .xlsx sheet hides (<row r="5" hidden="1">). The sheet's XML is searched as
     bytes, not parsed: rows are many and hidden ones few, so each hit's tag is read alone."""
-    hidden: set[int] = set()
+
+    def read(stream: IO[bytes]) -> set[int]:
+        hidden: set[int] = set()
+        tail = b""
+        while chunk := stream.read(CHUNK):
+            text = tail + chunk
+            for match in _HIDDEN.finditer(text):
+                start = text.rfind(b"<", 0, match.start())
+                end = text.find(b">", match.end())
+                if start < 0 or end < 0:
+                    continue  # cut by the chunk: the tail holds it again
+                tag = text[start:end]
+                name = tag[1:].split(None, 1)[0] if len(tag) > 1 else b""
+                number = _ROW_NUMBER.search(tag)
+                if name.rpartition(b":")[2] == b"row" and number:
+                    hidden.add(int(number[1]))
+            tail = text[-4096:]
+        return hidden
+
+    return _read_xlsx_sheet(path, sheet_name, read)
+
+
+def _read_xlsx_sheet(
+    path: Path, sheet_name: str, read: Callable[[IO[bytes]], set[int]]
+) -> frozenset[int]:
+    """What `read` finds in a sheet's XML. Anything unexpected reads as nothing found: the
+    hidden rows and columns only add a question or a warning; the cells come from calamine."""
     try:
         with zipfile.ZipFile(path) as book:
             member = _xlsx_sheet_member(book, sheet_name)
             if member is None:
                 return frozenset()
             with book.open(member) as stream:
-                tail = b""
-                while chunk := stream.read(CHUNK):
-                    text = tail + chunk
-                    for match in _HIDDEN.finditer(text):
-                        start = text.rfind(b"<", 0, match.start())
-                        end = text.find(b">", match.end())
-                        if start < 0 or end < 0:
-                            continue  # cut by the chunk: the tail holds it again
-                        tag = text[start:end]
-                        name = tag[1:].split(None, 1)[0] if len(tag) > 1 else b""
-                        number = _ROW_NUMBER.search(tag)
-                        if name.rpartition(b":")[2] == b"row" and number:
-                            hidden.add(int(number[1]))
-                    tail = text[-4096:]
+                return frozenset(read(stream))
     except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile, ElementTree.ParseError):
         return frozenset()
-    return frozenset(hidden)
 
 
 _RELATIONSHIPS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"

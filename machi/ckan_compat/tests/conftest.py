@@ -67,3 +67,13 @@ def catalog(
         "hinanjo": make_dataset(bousai, "hinanjo", "避難所一覧", tags=["防災"]),
         "draft": make_dataset(kikaku, "draft-budget", "予算案（非公開）", is_public=False),
     }
+
+
+@pytest.fixture
+def table_id(catalog: dict[str, Dataset], site_admin: Any) -> str:
+    """The nursery list's table, loaded into the datastore: its resource id."""
+    from machi.datastore import services as datastore
+
+    resource = catalog["hoikuen"].resources.get()
+    datastore.load_version_file(actor=site_admin, version=resource.current)
+    return str(resource.uid)

@@ -6,16 +6,8 @@ from typing import Any
 import pytest
 
 from machi.catalog.models import Dataset
-from machi.datastore import services as datastore
 
 pytestmark = pytest.mark.django_db(databases=["default", "datastore"])
-
-
-@pytest.fixture
-def table_id(catalog: dict[str, Dataset], site_admin: Any) -> str:
-    resource = catalog["hoikuen"].resources.get()
-    datastore.load_version_file(actor=site_admin, version=resource.current)
-    return str(resource.uid)
 
 
 def test_datastore_search_filters_sorts_and_pages(call: Callable[..., Any], table_id: str) -> None:

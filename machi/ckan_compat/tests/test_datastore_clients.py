@@ -6,18 +6,9 @@ from typing import Any
 
 import pytest
 
-from machi.catalog.models import Dataset
 from machi.datastore import queries
-from machi.datastore import services as datastore
 
 pytestmark = pytest.mark.django_db(databases=["default", "datastore"])
-
-
-@pytest.fixture
-def table_id(catalog: dict[str, Dataset], site_admin: Any) -> str:
-    resource = catalog["hoikuen"].resources.get()
-    datastore.load_version_file(actor=site_admin, version=resource.current)
-    return str(resource.uid)
 
 
 def test_a_limit_past_the_maximum_is_capped_not_refused(
