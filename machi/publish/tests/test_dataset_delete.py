@@ -13,7 +13,7 @@ from machi.datastore.models import Table
 from machi.publish import services
 from machi.publish.models import Run
 
-pytestmark = pytest.mark.django_db(databases=["default", "datastore"], transaction=True)
+pytestmark = pytest.mark.django_db(databases=["default", "datastore"])
 
 
 def test_a_department_admin_deletes_a_published_dataset_with_its_uploads(
