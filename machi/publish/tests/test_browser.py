@@ -196,6 +196,15 @@ def test_the_uploads_and_versions_read_on_a_phone(
     assert box is not None and box["x"] + box["width"] <= 390 and rows.is_visible()
     page.screenshot(path=str(RESULTS / "versions-phone.png"), full_page=True)
 
+    # Rolling back: the outcome is what a screen reader hears next (the focus was at the
+    # top of the page, and a message already there when the page loads is not announced).
+    page.locator("td[data-label='現在'] a.button").first.click()
+    page.get_by_role("button", name="v1 を現在のバージョンにする").click()
+    page.wait_for_url("**/versions")
+    outcome = page.locator("#outcome")
+    assert "バージョン 1 を公開中" in outcome.inner_text()
+    assert outcome.evaluate("node => node === document.activeElement")
+
 
 @pytest.fixture
 def flagged(

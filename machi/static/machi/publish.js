@@ -1,5 +1,5 @@
-// The run page: follows a conversion or load in progress and reloads the page when it is
-// done; opens a folded form that a link or an error points at.
+// The run and versions pages: follows a conversion or load in progress and reloads the page
+// when it is done; opens a folded form that a link or an error points at; focuses outcomes.
 (function () {
   "use strict";
 
@@ -11,9 +11,13 @@
   window.addEventListener("hashchange", openTarget);
   openTarget();
 
-  // A refused form: its summary takes the focus, so that it is read first.
+  // A refused form: its summary takes the focus, so that it is read first. Else the
+  // outcome of what was just done (rolled back, saved): a message already on the page
+  // when it loads is not announced, and the focus was at the top of the page.
   var summary = document.getElementById("error-summary");
+  var outcome = document.getElementById("outcome");
   if (summary) summary.focus();
+  else if (outcome) outcome.focus();
 
   var box = document.querySelector("[data-progress-url]");
   if (!box) return;
