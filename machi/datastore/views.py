@@ -46,6 +46,11 @@ class ActiveFilter:
     remove_url: str
 
 
+# Filtering, sorting and paging land on the row count above the table, not the top of the
+# page: on a phone the rows were a screen away, and a screen reader started again at the top.
+RESULTS = "#table-results"
+
+
 def canonical_redirect(request: HttpRequest) -> HttpResponseRedirect | None:
     """Turn the filter form and column checkboxes into API-style parameters.
 
@@ -66,7 +71,7 @@ def canonical_redirect(request: HttpRequest) -> HttpResponseRedirect | None:
     if picked is not None:
         params["fields"] = ",".join(picked)
     params.pop("page", None)
-    return HttpResponseRedirect(f"{request.path}?{params.urlencode()}")
+    return HttpResponseRedirect(f"{request.path}?{params.urlencode()}{RESULTS}")
 
 
 def table_panel(request: HttpRequest, resource: Resource) -> dict[str, Any] | None:
@@ -164,7 +169,7 @@ def _with(request: HttpRequest, **changes: Any) -> str:
             params.pop(key, None)
         else:
             params[key] = str(value)
-    return f"{request.path}?{params.urlencode()}"
+    return f"{request.path}?{params.urlencode()}{RESULTS}"
 
 
 @dataclass

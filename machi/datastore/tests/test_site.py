@@ -38,6 +38,11 @@ def test_filter_form_redirects_to_api_style_parameters(resident: Client, nurseri
     html = resident.get(location).content.decode()
     assert "千石こども園" in html and "目白台保育室" not in html
     assert "定員 ≥ 120" in html  # the active filter, removable
+    # It lands on the rows' count, not the top of the page (a screen away on a phone); so
+    # do the sort links and the filter's ×.
+    assert location.endswith("#table-results")
+    assert '<p class="table-count" id="table-results" tabindex="-1"' in html
+    assert html.count("#table-results") >= 3
 
 
 def test_the_page_shows_the_api_url_that_returns_the_same_rows(
