@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from machi.ask.analysis import STOP_FORMS
 from machi.lib import japanese
+from machi.lib.i18n import english_requested
 
 LIMIT = 5
 # Words that ask for the nearest places to the resident (kana-folded normalized forms).
@@ -156,10 +157,6 @@ def example(title: str, *, english: bool) -> str:
     return f"{title} near 根津駅" if english else f"根津駅の近くの{title}"
 
 
-def title_of(layer: Any, *, english: bool) -> str:
-    return str((layer.title_en or layer.title) if english else layer.title)
-
-
 def map_url(layer: Any, lat: float, lon: float) -> str:
     """A permalink of the map centred on a place with the layer shown."""
     return f"/map/#map=17/{lat:.5f}/{lon:.5f}&layers={quote(str(layer.slug))}"
@@ -207,13 +204,13 @@ def answer(
     lat: float | None = None,
     lon: float | None = None,
     user: Any = None,
-    english: bool = False,
     bare: bool = False,
 ) -> PlaceAnswer | None:
-    """Places that answer a question about facilities, or None when it is not one.
+    """Places that answer a question about facilities, or None when it is not one, in the
+    active language (the layer's English title on English answers).
 
-    `english` names the layer in English; `bare` lets a question that is only a layer's
-    name ("AED") ask for the nearest places (when the FAQ has no answer to it).
+    `bare` lets a question that is only a layer's name ("AED") ask for the nearest places
+    (when the FAQ has no answer to it).
     """
     geo = _geo()
     if geo is None:
@@ -230,8 +227,10 @@ def answer(
     if place is None and not near:
         words = _words(layer)
         near = _asks_where(question, words) or (bare and _names_only(question, words))
-    title = title_of(layer, english=english)
-    found = PlaceAnswer(title, "", [], layer_map_url(layer), example(title, english=english))
+    title = layer.display_title
+    found = PlaceAnswer(
+        title, "", [], layer_map_url(layer), example(title, english=english_requested())
+    )
     if place is not None and (place.kind != "town" or near):
         origin = (place.lat, place.lon)
         items = geo.nearest(layer, place.lat, place.lon, n=LIMIT)

@@ -183,10 +183,8 @@ def ask(
             else []
         ),
     )
-    with translation.override(result.lang):  # the places' distances, as the answer reads
-        data = places.answer(
-            question, lat=lat, lon=lon, user=user, english=english, bare=not confident
-        )
+    with translation.override(result.lang):  # layer titles and distances, as the answer reads
+        data = places.answer(question, lat=lat, lon=lon, user=user, bare=not confident)
     if data is not None:
         result.place_layer, result.place_where = data.layer_title, data.where
         result.places = data.places

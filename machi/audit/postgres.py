@@ -14,10 +14,10 @@ from django.utils.translation import gettext as _
 from machi.audit.backup import BackupError, Store
 
 
-def pg_run(tool: str, settings_dict: dict[str, Any], args: list[str], **kwargs: Any) -> str:
-    """Run a PostgreSQL client tool against a configured database; its output."""
-    program = shutil.which(tool)
-    if program is None:
+def program(tool: str) -> str:
+    """The client tool's path on PATH; a message saying to install it when it is missing."""
+    found = shutil.which(tool)
+    if found is None:
         raise BackupError(
             _(
                 "%(tool)s was not found. Install the PostgreSQL client tools of the server's "
@@ -25,9 +25,14 @@ def pg_run(tool: str, settings_dict: dict[str, Any], args: list[str], **kwargs: 
             )
             % {"tool": tool}
         )
+    return found
+
+
+def pg_run(tool: str, settings_dict: dict[str, Any], args: list[str], **kwargs: Any) -> str:
+    """Run a PostgreSQL client tool against a configured database; its output."""
     env = {**os.environ, **pg_environment(settings_dict)}
     done = subprocess.run(
-        [program, *args], env=env, capture_output=True, text=True, check=False, **kwargs
+        [program(tool), *args], env=env, capture_output=True, text=True, check=False, **kwargs
     )
     if done.returncode != 0:
         raise BackupError(
@@ -66,13 +71,13 @@ def restore(store: Store, dump: Path) -> None:
     prelude = dump.with_suffix(".sql")
     prelude.write_text("\n".join(drops) + "\n")
     restore_sql = [
-        "pg_restore", "--clean", "--if-exists", "--no-owner", "--no-privileges",
+        program("pg_restore"), "--clean", "--if-exists", "--no-owner", "--no-privileges",
         "--file", "-", str(dump),
     ]  # fmt: skip
-    psql = ["psql", "--no-psqlrc", "--quiet", "--single-transaction", "-v", "ON_ERROR_STOP=1"]
-    for tool in ("pg_restore", "psql"):
-        if shutil.which(tool) is None:
-            pg_run(tool, store.settings_dict, [])  # raises the "install it" message
+    psql = [
+        program("psql"), "--no-psqlrc", "--quiet", "--single-transaction",
+        "-v", "ON_ERROR_STOP=1",
+    ]  # fmt: skip
     env = {**os.environ, **pg_environment(store.settings_dict)}
     producer = subprocess.Popen(restore_sql, env=env, stdout=subprocess.PIPE)
     try:

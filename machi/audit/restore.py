@@ -19,6 +19,7 @@ import sqlite3
 import tarfile
 import zlib
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -255,11 +256,14 @@ def _check(staged: _Staged) -> dict[str, Any]:
         dict(manifest["migrations"])
     except (KeyError, TypeError, ValueError, AttributeError):
         raise BackupError(_("The archive's manifest is incomplete.")) from None
-    for name in sorted(listed.keys() - staged.hashes.keys()):
-        raise BackupError(_("The archive is incomplete: %(member)s is missing.") % {"member": name})
-    for name in sorted(staged.hashes.keys() - listed.keys()):
+    if missing := sorted(listed.keys() - staged.hashes.keys()):
         raise BackupError(
-            _("The archive holds %(member)s, which its manifest does not list.") % {"member": name}
+            _("The archive is incomplete: %(member)s is missing.") % {"member": missing[0]}
+        )
+    if unlisted := sorted(staged.hashes.keys() - listed.keys()):
+        raise BackupError(
+            _("The archive holds %(member)s, which its manifest does not list.")
+            % {"member": unlisted[0]}
         )
     for name, expected in sorted(listed.items()):
         if staged.hashes[name] != expected:
@@ -289,10 +293,10 @@ def _check_migrations(manifest: dict[str, Any]) -> bool:
     return bool(known - applied)
 
 
-def _check_layout(manifest: dict[str, Any]) -> list[tuple[Store, str | None]]:
-    """Each configured database with the archive member to restore into it."""
-    layout = []
-    for store in stores():
+def _check_layout(manifest: dict[str, Any]) -> list[Store]:
+    """The configured databases, when the archive's are of the same kinds and places."""
+    layout = stores()
+    for store in layout:
         saved = manifest["databases"][store.role]
         if saved["vendor"] != store.vendor or bool(saved.get("in_main")) != store.in_main:
             raise BackupError(
@@ -309,7 +313,6 @@ def _check_layout(manifest: dict[str, Any]) -> list[tuple[Store, str | None]]:
             )
         if store.member and saved.get("member") != store.member:
             raise BackupError(_("The archive's manifest is incomplete."))
-        layout.append((store, store.member))
     return layout
 
 
@@ -357,41 +360,34 @@ def _count(store: Store, sql: str) -> int:
         return 0
 
 
-class _sqlite:
-    def __init__(self, path: Path, readonly: bool = False) -> None:
-        uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
-        self.db = sqlite3.connect(uri, uri=True, timeout=30)
-
-    def __enter__(self) -> sqlite3.Connection:
-        return self.db
-
-    def __exit__(self, *exc: object) -> None:
-        self.db.close()
+def _sqlite(path: Path, readonly: bool = False) -> closing[sqlite3.Connection]:
+    uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
+    return closing(sqlite3.connect(uri, uri=True, timeout=30))
 
 
 # --- Swapping in ------------------------------------------------------------------------
 
 
-def _commit(staged: _Staged, layout: list[tuple[Store, str | None]], files: bool) -> None:
+def _commit(staged: _Staged, layout: list[Store], files: bool) -> None:
     connections.close_all()
     beside: list[tuple[Path, Path]] = []
-    for store, member in layout:
-        if member and store.vendor == "sqlite":
+    for store in layout:
+        if store.member and store.vendor == "sqlite":
             temp = store.path.with_name(f".{store.path.name}.restoring-{staged.token}")
             staged.leftovers.append(temp)
             store.path.parent.mkdir(parents=True, exist_ok=True)
-            _move(staged.members[member], temp)
+            _move(staged.members[store.member], temp)
             beside.append((temp, store.path))
     # PostgreSQL first: it is the step that may still fail, and fails whole.
-    for store, member in layout:
-        if member and store.vendor == "postgresql":
-            postgres.restore(store, staged.members[member])
+    for store in layout:
+        if store.member and store.vendor == "postgresql":
+            postgres.restore(store, staged.members[store.member])
     for temp, target in beside:
         _swap_sqlite(temp, target)
     if files and staged.files_dir is not None:
         _swap_folder(staged.files_dir, local_files_root(), staged)
     connections.close_all()
-    if any(store.vendor == "postgresql" for store, _member in layout):
+    if any(store.vendor == "postgresql" for store in layout):
         from machi.datastore import engine
 
         engine.ensure_schema()  # the SQL endpoint's role: grants are not in the dump

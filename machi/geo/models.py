@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from machi.accounts.models import Department
 from machi.catalog.models import Dataset, Resource
+from machi.lib.i18n import Bilingual
 
 
 class LayerKind(models.TextChoices):
@@ -18,7 +19,7 @@ class LayerKind(models.TextChoices):
     AREA = "area", _("areas")
 
 
-class Layer(models.Model):
+class Layer(Bilingual, models.Model):
     """A set of points (a datastore table with coordinates) or areas (an upload)."""
 
     slug = models.SlugField(_("URL name"), max_length=120, unique=True)
@@ -80,6 +81,11 @@ class Layer(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def display_title(self) -> str:
+        """The title in the page's language (the English one when there is one)."""
+        return self.localized("title")
 
 
 class PointFeature(models.Model):

@@ -45,7 +45,7 @@ def search_layers(user: User | None, text: str, limit: int = 5) -> list[dict[str
     return [
         {
             "layer": layer.slug,
-            "layer_title": services.layer_label(layer),
+            "layer_title": layer.display_title,
             "feature_count": layer.feature_count,
         }
         for *_rank, layer in scored[:limit]
@@ -95,7 +95,7 @@ def search_features(user: User | None, text: str, limit: int = 20) -> list[dict[
 
     def label(row: Row) -> dict[str, str]:
         layer = by_id[row[1]]
-        return {"layer": layer.slug, "layer_title": services.layer_label(layer)}
+        return {"layer": layer.slug, "layer_title": layer.display_title}
 
     found = []
     for lead, *others in groups[:limit]:

@@ -34,7 +34,6 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils.text import slugify
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from machi.accounts.permissions import department_ids, is_site_admin
@@ -373,12 +372,6 @@ def map_order(layers: Iterable[Layer]) -> list[Layer]:
         )
 
     return sorted(layers, key=rank)
-
-
-def layer_label(layer: Layer) -> str:
-    """The layer's title in the active language (the English title when there is one)."""
-    english = (get_language() or "ja").startswith("en")
-    return (layer.title_en if english else "") or layer.title
 
 
 def get_layer(user: User | None, key: str | int) -> Layer:

@@ -13,7 +13,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -26,6 +25,7 @@ from machi.geo.forms import AreaUploadForm
 from machi.geo.geometry import GeoError
 from machi.geo.models import Layer, LayerKind, Place
 from machi.lib.http import content_security_policy
+from machi.lib.i18n import english_requested
 
 staff_only = login_required(login_url="admin:login")
 GSI_TILES = "https://cyberjapandata.gsi.go.jp/xyz/std/{z}/{x}/{y}.png"
@@ -45,7 +45,7 @@ def tile_settings() -> dict[str, Any]:
 
 def _map_config(request: HttpRequest, user: Any, staff: bool) -> dict[str, Any]:
     layers = services.map_order(services.visible_layers(user))
-    english = (get_language() or "ja").startswith("en")
+    english = english_requested()
     return {
         "staff": staff,
         "lang": "en" if english else "ja",
@@ -55,7 +55,7 @@ def _map_config(request: HttpRequest, user: Any, staff: bool) -> dict[str, Any]:
         "center": [35.7188, 139.7480],
         "zoom": 14,
         "layers": [
-            {**layer_out(layer), "label": services.layer_label(layer)}
+            {**layer_out(layer), "label": layer.display_title}
             for layer in layers
             if layer.feature_count
         ],
