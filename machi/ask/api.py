@@ -25,6 +25,8 @@ def result_json(result: services.AskResult) -> dict[str, Any]:
         "place_layer": result.place_layer,
         "place_where": result.place_where,
         "needs_location": result.needs_location,
+        "far_away": result.far_away,
+        "place_example": result.place_example,
         "contact": result.contact or None,
         "lang": result.lang,
     }

@@ -26,6 +26,7 @@ class PlaceOut(Schema):
     lat: float
     lon: float
     distance_m: int | None
+    distance_text: str = Field("", description="The distance as residents read it: 850 m, 1.2 km.")
     address: str
     hours: str
     phone: str
@@ -49,6 +50,12 @@ class AskOut(Schema):
     place_where: str = Field("", description="The town or station they are near, if named.")
     needs_location: bool = Field(
         ..., description="A facility question with no place named and no lat/lon given."
+    )
+    far_away: bool = Field(
+        False, description="lat/lon are outside the ward: the nearest place is over 5 km away."
+    )
+    place_example: str = Field(
+        "", description="The question asked with a station, which finds the nearest places."
     )
     contact: ContactOut | None = Field(None, description="Whom to ask, when abstained.")
     lang: str

@@ -271,3 +271,12 @@ def test_far_from_the_ward_says_so_rather_than_listing(
     text = plain_text(result)
     assert "outside the ward" in text and re.search(r"43\d km", text)
     assert "文京シビックセンター" not in text
+    # The API says so too, in the words the widget shows (it recomputed them in script).
+    answer = resident.post(
+        "/api/v1/ask",
+        {"question": "nearest AED", "lang": "en", **far},
+        content_type="application/json",
+    ).json()
+    assert answer["far_away"] is True
+    assert answer["place_example"] == "AED locations near 根津駅"
+    assert re.fullmatch(r"43\d km", answer["places"][0]["distance_text"])

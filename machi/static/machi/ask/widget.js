@@ -12,7 +12,6 @@
     return text.replace(/%\((\w+)\)s/g, function (_, name) { return values[name] == null ? "" : values[name]; });
   };
   var NEAR = /近く|ちかく|最寄|もより|一番近|近所|周辺|付近|\bnear(est|by)?\b|\bclosest\b/i;
-  var FAR_M = 5000; // machi/ask/places.py FAR_M: further than this, the resident is outside the ward
   var english = document.documentElement.lang === "en";
 
   function el(tag, className, text) {
@@ -47,18 +46,6 @@
 
   function scroll() { log.scrollTop = log.scrollHeight; }
 
-  // 850 m, 1.2 km, 436 km (as machi/ask/places.py distance_text).
-  function distance(metres) {
-    if (metres < 1000) return fill(t("metres"), { distance: Math.round(metres) });
-    var km = metres / 1000;
-    return fill(t("km"), { distance: km < 10 ? km.toFixed(1) : Math.round(km).toLocaleString("en") });
-  }
-
-  // A question with a station that the chatbot answers (station names are Japanese only).
-  function example(layer) {
-    return english ? layer + " near 根津駅" : "根津駅の近くの" + layer;
-  }
-
   function askAgain(question) {
     var button = el("button", "link", question);
     button.type = "button";
@@ -92,12 +79,12 @@
 
   function render(data) {
     var box = message(t("bot"), "bot");
-    var far = data.places && data.places.length && data.places[0].distance_m > FAR_M;
-    if (far) {
+    // Far away, the distance and the example question: as the server words them.
+    if (data.far_away) {
       box.appendChild(el("p", null, fill(t("far"),
-        { layer: data.place_layer, distance: distance(data.places[0].distance_m) })));
+        { layer: data.place_layer, distance: data.places[0].distance_text })));
       var again = el("p", null, t("ask-again") + " ");
-      again.appendChild(askAgain(example(data.place_layer)));
+      again.appendChild(askAgain(data.place_example));
       box.appendChild(again);
     } else if (data.places && data.places.length) {
       var first = data.places[0];
@@ -107,7 +94,7 @@
       data.places.forEach(function (place) {
         var item = el("li");
         item.appendChild(el("strong", null, place.name));
-        if (place.distance_m != null) item.appendChild(el("span", null, " " + distance(place.distance_m)));
+        if (place.distance_text) item.appendChild(el("span", null, " " + place.distance_text));
         if (place.address) item.appendChild(el("span", null, " " + place.address));
         item.appendChild(document.createTextNode(" "));
         var a = el("a", null, t("map"));
@@ -117,7 +104,7 @@
       });
       box.appendChild(list);
     } else if (data.needs_location) {
-      box.appendChild(el("p", null, fill(t("need-location"), { example: example(data.place_layer || "") })));
+      box.appendChild(el("p", null, fill(t("need-location"), { example: data.place_example })));
     }
     if (data.answer) {
       var answer = el("p");
